@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// The compute-heavy targets are optimised even in debug builds, so `swift run` and
+// `swift test` (debug by default) train at release speed. SwiftPM accepts these
+// unsafe flags because this is a root package.
+let optimiseInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "ModernCNNs",
+    products: [
+        .library(name: "D2L", targets: ["D2L"]),
+        .library(name: "Models", targets: ["Models"]),
+        .executable(name: "Chapter7_5_BatchNorm", targets: ["Chapter7_5_BatchNorm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libpng-dev, zlib1g-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // The shared minimal core: tensors, autograd, kernels, layers, data, training, imaging, CLI.
+        .target(
+            name: "D2L",
+            dependencies: ["CBLAS", "CPNG", "CZlib",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimiseInDebug,
+            // Float.rounded() and friends lower to libm calls.
+            linkerSettings: [.linkedLibrary("m")]
+        ),
+        // The book's networks, shared by the chapters, the tests and the benchmark.
+        .target(name: "Models", dependencies: ["D2L"], swiftSettings: optimiseInDebug),
+
+        // One executable per section of the chapter.
+        .executableTarget(name: "Chapter7_5_BatchNorm", dependencies: ["D2L", "Models"],
+                          path: "Chapters/Chapter7_5_BatchNorm"),
+
+        .testTarget(name: "D2LTests", dependencies: ["D2L", "Models"]),
+        .testTarget(name: "ChapterTests", dependencies: ["D2L", "Chapter7_5_BatchNorm"]),
+    ]
+)

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+
+/// The flags every chapter shares (`@OptionGroup var options: ChapterOptions`).
+/// Values left unset come from the chapter's quick profile, or with `--full` from the book.
+public struct ChapterOptions: ParsableArguments {
+    @Flag(help: "Use the book's hyper-parameters exactly (slow on a CPU).")
+    public var full = false
+
+    @Option(help: "Number of training epochs.")
+    public var epochs: Int?
+
+    @Option(help: "Mini-batch size.")
+    public var batchSize: Int?
+
+    @Option(help: "Learning rate of plain SGD.")
+    public var lr: Float?
+
+    @Option(help: "Resize the 28×28 images to this many pixels per side (the book's `resize`).")
+    public var resize: Int?
+
+    @Option(help: "Train on only the first N training images.")
+    public var trainLimit: Int?
+
+    @Option(help: "Evaluate on only the first N test images.")
+    public var testLimit: Int?
+
+    @Option(help: "Seed for weight initialisation, shuffling and dropout.")
+    public var seed: UInt64 = 0
+
+    @Option(help: "Worker threads for the kernels (default: all cores).")
+    public var threads: Int?
+
+    @Option(help: "Folder with the four Fashion-MNIST files (default: search $FASHION_MNIST_DIR, data/fashion-mnist, \(FashionMNIST.systemDirectory)).")
+    public var dataDir: String?
+
+    @Option(help: "Where pictures and metrics.json go (default: out/<chapter>).")
+    public var outDir: String?
+
+    @Flag(help: "Print the narration's shape printouts and summary, then exit (needs no data).")
+    public var summaryOnly = false
+
+    public init() {}
+
+    public mutating func validate() throws {
+        func positive(_ v: Int?, _ name: String) throws {
+            if let v, v <= 0 { throw ValidationError("--\(name) must be a positive whole number, got \(v)") }
+        }
+        try positive(epochs, "epochs")
+        try positive(batchSize, "batch-size")
+        try positive(resize, "resize")
+        try positive(trainLimit, "train-limit")
+        try positive(testLimit, "test-limit")
+        try positive(threads, "threads")
+        if let lr, !(lr.isFinite && lr > 0) {
+            throw ValidationError("--lr must be a positive finite number, got \(lr)")
+        }
+        if let resize, resize > 512 {
+            throw ValidationError("--resize \(resize) is larger than any network here needs (at most 512)")
+        }
+        if let threads, threads > 256 { throw ValidationError("--threads \(threads) is more than this program can use") }
+    }
+}
+
+/// A chapter's training settings: its quick default or the book's.
+public struct Profile: Sendable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var lr: Float
+    public var resize: Int
+    public var trainLimit: Int?
+    public var testLimit: Int?
+    public init(epochs: Int, batchSize: Int, lr: Float, resize: Int, trainLimit: Int? = nil, testLimit: Int? = nil) {
+        self.epochs = epochs; self.batchSize = batchSize; self.lr = lr; self.resize = resize
+        self.trainLimit = trainLimit; self.testLimit = testLimit
+    }
+}
+
+/// The settings a run uses, after applying flags over the chosen profile.
+public struct ResolvedSettings: Sendable {
+    public let profileName: String
+    public let settings: Profile
+    public let book: Profile
+    public let seed: UInt64
+
+    public var train: TrainConfig {
+        TrainConfig(epochs: settings.epochs, batchSize: settings.batchSize, learningRate: settings.lr,
+                    resize: settings.resize, seed: seed)
+    }
+
+    /// How this run differs from the book's configuration, one phrase per difference.
+    public var differencesFromBook: [String] {
+        var d: [String] = []
+        if settings.epochs != book.epochs { d.append("\(settings.epochs) epochs instead of \(book.epochs)") }
+        if settings.batchSize != book.batchSize { d.append("batch size \(settings.batchSize) instead of \(book.batchSize)") }
+        if settings.lr != book.lr { d.append("learning rate \(settings.lr) instead of \(book.lr)") }
+        if settings.resize != book.resize { d.append("\(settings.resize)×\(settings.resize) images instead of \(book.resize)×\(book.resize)") }
+        if let n = settings.trainLimit { d.append("the first \(n) of 60,000 training images") }
+        if let n = settings.testLimit { d.append("the first \(n) of 10,000 test images") }
+        return d
+    }
+
+    /// The settings as JSON for metrics.json.
+    public var json: [String: JSONValue] {
+        var s: [String: JSONValue] = [
+            "profile": .string(profileName), "epochs": .number(Double(settings.epochs)),
+            "batch_size": .number(Double(settings.batchSize)), "lr": .number(Double(settings.lr)),
+            "resize": .number(Double(settings.resize)), "seed": .number(Double(seed)),
+            "threads": .number(Double(Parallel.threads)),
+        ]
+        s["train_limit"] = settings.trainLimit.map { .number(Double($0)) } ?? .null
+        s["test_limit"] = settings.testLimit.map { .number(Double($0)) } ?? .null
+        return s
+    }
+}
+
+extension ChapterOptions {
+    /// Applies the flags over `quick` (or `book` with --full).
+    public func resolve(quick: Profile, book: Profile) -> ResolvedSettings {
+        var p = full ? book : quick
+        if let epochs { p.epochs = epochs }
+        if let batchSize { p.batchSize = batchSize }
+        if let lr { p.lr = lr }
+        if let resize { p.resize = resize }
+        if let trainLimit { p.trainLimit = trainLimit }
+        if let testLimit { p.testLimit = testLimit }
+        let name = full ? "full (the book's settings)" : "quick"
+        return ResolvedSettings(profileName: name, settings: p, book: book, seed: seed)
+    }
+}

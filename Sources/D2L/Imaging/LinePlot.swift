@@ -1,0 +1,128 @@
+import Foundation
+
+/// A line chart with axes, "nice" ticks, labels and a legend, drawn on a `Canvas`.
+/// Used for training curves (d2l's `Animator`) and, later, error EDFs.
+public struct LinePlot {
+    public struct Series {
+        public let name: String
+        public let points: [(x: Double, y: Double)]
+        public let color: RGB
+        /// Draw as a staircase (for empirical CDFs) instead of straight segments.
+        public let steps: Bool
+        public init(name: String, points: [(x: Double, y: Double)], color: RGB, steps: Bool = false) {
+            self.name = name; self.points = points; self.color = color; self.steps = steps
+        }
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series]
+    /// Fixed axis ranges; nil means fit the data.
+    public var xRange: (Double, Double)?
+    public var yRange: (Double, Double)?
+
+    public init(title: String, xLabel: String, yLabel: String, series: [Series],
+                xRange: (Double, Double)? = nil, yRange: (Double, Double)? = nil) {
+        self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.series = series
+        self.xRange = xRange; self.yRange = yRange
+    }
+
+    public func render(width: Int = 640, height: Int = 440) -> Canvas {
+        var canvas = Canvas(width: width, height: height)
+        let left = 70, right = 20, top = 40, bottom = 60
+        let pw = width - left - right, ph = height - top - bottom
+        let all = series.flatMap(\.points)
+        let (x0, x1) = xRange ?? Self.padded(all.map(\.x))
+        let (y0, y1) = yRange ?? Self.padded(all.map(\.y))
+        func px(_ x: Double) -> Int { left + Int(((x - x0) / (x1 - x0) * Double(pw)).rounded()) }
+        func py(_ y: Double) -> Int { top + ph - Int(((y - y0) / (y1 - y0) * Double(ph)).rounded()) }
+
+        // Grid, ticks and tick labels.
+        for t in Self.ticks(x0, x1) {
+            let x = px(t)
+            canvas.fill(x: x, y: top, w: 1, h: ph, .lightGray)
+            canvas.fill(x: x, y: top + ph, w: 1, h: 5, .black)
+            let label = Self.tickLabel(t)
+            canvas.text(label, x: x - Canvas.textWidth(label) / 2, y: top + ph + 9)
+        }
+        for t in Self.ticks(y0, y1) {
+            let y = py(t)
+            canvas.fill(x: left, y: y, w: pw, h: 1, .lightGray)
+            canvas.fill(x: left - 5, y: y, w: 5, h: 1, .black)
+            let label = Self.tickLabel(t)
+            canvas.text(label, x: left - 9 - Canvas.textWidth(label), y: y - 3)
+        }
+        canvas.frame(x: left, y: top, w: pw + 1, h: ph + 1, .black)
+
+        // Data.
+        for s in series {
+            let pts = s.points.map { (px($0.x), py($0.y)) }
+            for (a, b) in zip(pts, pts.dropFirst()) {
+                if s.steps {
+                    canvas.line(a.0, a.1, b.0, a.1, s.color, thickness: 2)
+                    canvas.line(b.0, a.1, b.0, b.1, s.color, thickness: 2)
+                } else {
+                    canvas.line(a.0, a.1, b.0, b.1, s.color, thickness: 2)
+                }
+            }
+            if pts.count == 1 || !s.steps { for p in pts { canvas.fill(x: p.0 - 2, y: p.1 - 2, w: 5, h: 5, s.color) } }
+        }
+
+        // Title, axis labels, legend.
+        canvas.text(title, x: (width - Canvas.textWidth(title, scale: 2)) / 2, y: 10, scale: 2)
+        canvas.text(xLabel, x: left + (pw - Canvas.textWidth(xLabel)) / 2, y: height - 25)
+        canvas.verticalText(yLabel, x: 12, y: top + (ph + Canvas.textWidth(yLabel)) / 2)
+        let legendW = (series.map { Canvas.textWidth($0.name) }.max() ?? 0) + 34
+        let lx = left + pw - legendW - 8, ly = top + 8
+        canvas.fill(x: lx, y: ly, w: legendW, h: series.count * 14 + 8, .white)
+        canvas.frame(x: lx, y: ly, w: legendW, h: series.count * 14 + 8, .gray)
+        for (i, s) in series.enumerated() {
+            let y = ly + 8 + i * 14
+            canvas.fill(x: lx + 6, y: y + 2, w: 18, h: 3, s.color)
+            canvas.text(s.name, x: lx + 28, y: y)
+        }
+        return canvas
+    }
+
+    /// The data range widened by 5% (or ±0.5 around a single value).
+    static func padded(_ values: [Double]) -> (Double, Double) {
+        let finite = values.filter(\.isFinite)
+        guard let lo = finite.min(), let hi = finite.max() else { return (0, 1) }
+        if hi - lo < 1e-12 { return (lo - 0.5, hi + 0.5) }
+        let pad = (hi - lo) * 0.05
+        return (lo - pad, hi + pad)
+    }
+
+    /// Ticks at 1, 2 or 5 × 10ᵏ steps, about five of them, inside [lo, hi].
+    static func ticks(_ lo: Double, _ hi: Double) -> [Double] {
+        let raw = (hi - lo) / 5
+        let magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
+        var t = Foundation.ceil(lo / step) * step
+        var result: [Double] = []
+        while t <= hi + step * 1e-9 { result.append(Swift.abs(t) < step * 1e-9 ? 0 : t); t += step }
+        return result
+    }
+
+    static func tickLabel(_ v: Double) -> String {
+        if v == v.rounded() && Swift.abs(v) < 1e6 { return String(Int(v)) }
+        var s = String(format: "%.3f", v)
+        while s.hasSuffix("0") { s.removeLast() }
+        return s
+    }
+}
+
+/// d2l's training plot: train loss, train acc and test acc per epoch.
+public func trainingCurves(_ history: [EpochMetrics], title: String) -> Canvas {
+    let epochs = history.map { Double($0.epoch) }
+    let series = [
+        LinePlot.Series(name: "train loss", points: zip(epochs, history.map(\.loss)).map { ($0, $1) }, color: RGB.palette[0]),
+        LinePlot.Series(name: "train acc", points: zip(epochs, history.map(\.trainAcc)).map { ($0, $1) }, color: RGB.palette[1]),
+        LinePlot.Series(name: "test acc", points: zip(epochs, history.map(\.testAcc)).map { ($0, $1) }, color: RGB.palette[2]),
+    ]
+    let yMax = Swift.max(1.0, history.map(\.loss).filter(\.isFinite).max() ?? 1) * 1.02
+    let xMax = Swift.max(Double(history.count), 2)
+    return LinePlot(title: title, xLabel: "epoch", yLabel: "loss / accuracy", series: series,
+                    xRange: (1, xMax), yRange: (0, yMax)).render()
+}

@@ -1,0 +1,103 @@
+/// Fused batch normalisation over (N, C) or (N, C, H, W), forward and backward.
+///
+/// Training mode, per channel c over its m = N·H·W values:
+///   μ = mean(x),  σ² = mean((x − μ)²)  (biased, used to normalise),
+///   x̂ = (x − μ)/√(σ² + ε),  y = γ·x̂ + β,
+///   running_mean ← (1 − momentum)·running_mean + momentum·μ,
+///   running_var  ← (1 − momentum)·running_var  + momentum·σ²·m/(m − 1)   (unbiased, as PyTorch).
+/// Backward (training): ∂β = Σ∂y, ∂γ = Σ∂y·x̂,
+///   ∂x = γ/(m·√(σ²+ε)) · (m·∂y − Σ∂y − x̂·Σ∂y·x̂).
+/// Eval mode normalises with the running statistics instead; then ∂x = γ·∂y/√(running_var + ε).
+public struct BatchNormState {
+    public let runningMean: Tensor
+    public let runningVar: Tensor
+    public let momentum: Float
+    public let eps: Float
+    public init(runningMean: Tensor, runningVar: Tensor, momentum: Float = 0.1, eps: Float = 1e-5) {
+        self.runningMean = runningMean; self.runningVar = runningVar; self.momentum = momentum; self.eps = eps
+    }
+}
+
+public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: Bool) -> Tensor {
+    precondition(x.rank == 2 || x.rank == 4, "batchNorm: needs (N, C) or (N, C, H, W), got \(x.shape.shapeDescription)")
+    let n = x.shape[0], c = x.shape[1], hw = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
+    let m = n * hw
+    precondition(!training || m > 1, "batchNorm: training needs more than one value per channel, got \(x.shape.shapeDescription)")
+    var mean = [Float](repeating: 0, count: c), rstd = [Float](repeating: 0, count: c)
+    var y = [Float](repeating: 0, count: x.count)
+    let channelsPerWorker = Swift.max(1, 65_536 / Swift.max(m, 1))
+
+    x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
+    gamma.data.withUnsafeBufferPointer { pg in beta.data.withUnsafeBufferPointer { pb in
+    mean.withUnsafeMutableBufferPointer { pm in rstd.withUnsafeMutableBufferPointer { pr in
+    state.runningMean.data.withUnsafeMutableBufferPointer { rm in state.runningVar.data.withUnsafeMutableBufferPointer { rv in
+        Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
+            for ch in channels {
+                if training {
+                    var s = 0.0
+                    for i in 0..<n { let p = px.baseAddress! + (i * c + ch) * hw; for j in 0..<hw { s += Double(p[j]) } }
+                    let mu = s / Double(m)
+                    var v = 0.0
+                    for i in 0..<n { let p = px.baseAddress! + (i * c + ch) * hw; for j in 0..<hw { let d = Double(p[j]) - mu; v += d * d } }
+                    let variance = v / Double(m)
+                    pm[ch] = Float(mu)
+                    pr[ch] = Float(1 / (variance + Double(state.eps)).squareRoot())
+                    rm[ch] = (1 - state.momentum) * rm[ch] + state.momentum * Float(mu)
+                    rv[ch] = (1 - state.momentum) * rv[ch] + state.momentum * Float(variance * Double(m) / Double(m - 1))
+                } else {
+                    pm[ch] = rm[ch]
+                    pr[ch] = 1 / (rv[ch] + state.eps).squareRoot()
+                }
+                let scale = pg[ch] * pr[ch], shift = pb[ch] - pm[ch] * scale
+                for i in 0..<n {
+                    let base = (i * c + ch) * hw
+                    for j in 0..<hw { py[base + j] = px[base + j] * scale + shift }
+                }
+            }
+        }
+    }}}}}}}}
+
+    return Tensor.result(shape: x.shape, data: y, inputs: [x, gamma, beta]) { out in
+        let dy = out.grad!
+        var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
+        func body(_ dx: UnsafeMutableBufferPointer<Float>?) {
+            x.data.withUnsafeBufferPointer { px in dy.withUnsafeBufferPointer { pdy in
+            dgamma.withUnsafeMutableBufferPointer { dg in dbeta.withUnsafeMutableBufferPointer { db in
+                Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
+                    for ch in channels {
+                        let mu = mean[ch], r = rstd[ch]
+                        var sumDy = 0.0, sumDyXhat = 0.0
+                        for i in 0..<n {
+                            let base = (i * c + ch) * hw
+                            for j in 0..<hw {
+                                let g = Double(pdy[base + j])
+                                sumDy += g; sumDyXhat += g * Double((px[base + j] - mu) * r)
+                            }
+                        }
+                        dg[ch] = Float(sumDyXhat); db[ch] = Float(sumDy)
+                        guard let dx else { continue }
+                        let gr = gamma.data[ch] * r
+                        if training {
+                            let a = Float(sumDy / Double(m)), b = Float(sumDyXhat / Double(m))
+                            for i in 0..<n {
+                                let base = (i * c + ch) * hw
+                                for j in 0..<hw {
+                                    let xhat = (px[base + j] - mu) * r
+                                    dx[base + j] += gr * (pdy[base + j] - a - xhat * b)
+                                }
+                            }
+                        } else {
+                            for i in 0..<n {
+                                let base = (i * c + ch) * hw
+                                for j in 0..<hw { dx[base + j] += gr * pdy[base + j] }
+                            }
+                        }
+                    }
+                }
+            }}}}
+        }
+        if x.requiresGrad { x.withGradBuffer { body($0) } } else { body(nil) }
+        if gamma.requiresGrad { dgamma.withUnsafeBufferPointer { gamma.accumulateGrad($0) } }
+        if beta.requiresGrad { dbeta.withUnsafeBufferPointer { beta.accumulateGrad($0) } }
+    }
+}

@@ -1,0 +1,171 @@
+/// 2-D convolution (cross-correlation, as PyTorch) with stride, zero padding and groups,
+/// as im2col + one `sgemm` per group per chunk of images, and its hand-written backward.
+///
+/// Shapes: x (N, C, H, W), weight (K, C/groups, kh, kw), bias (K), y (N, K, OH, OW),
+/// OH = ⌊(H + 2·ph − kh)/sh⌋ + 1.
+///   y[n,k] = bias[k] + Σ_{c in group(k), i, j} weight[k, c, i, j] · x[n, c, oy·sh−ph+i, ox·sw−pw+j]
+/// Each worker takes a contiguous range of images and processes it in chunks of G images,
+/// lowering a chunk to a (C·kh·kw) × (G·OH·OW) column matrix, so that small feature maps still
+/// give wide GEMMs. A 1×1 stride-1 convolution with G = 1 multiplies x[n] directly.
+/// Backward recomputes the columns (cheaper than keeping them) and computes
+///   ∂W += ∂Y_chunk · colᵀ,   ∂col = Wᵀ · ∂Y_chunk → col2im → ∂x,   ∂b += Σ ∂Y.
+public struct Conv2dConfig: Equatable, Sendable {
+    public var stride: (Int, Int)
+    public var padding: (Int, Int)
+    public var groups: Int
+    public init(stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), groups: Int = 1) {
+        self.stride = stride; self.padding = padding; self.groups = groups
+    }
+    public static func == (a: Self, b: Self) -> Bool {
+        a.stride == b.stride && a.padding == b.padding && a.groups == b.groups
+    }
+}
+
+/// Columns one GEMM should see at least (chunks of G images reach this when maps are small).
+private let targetColumns = 1024
+
+/// Pointers of a chunk's buffers: column matrix and the (K, G·P) output / gradient block.
+private struct ChunkPlan {
+    let geometry: ConvGeometry
+    let outChannels: Int, groups: Int
+    let imagesPerChunk: Int
+
+    var kPerGroup: Int { outChannels / groups }
+    var patchPerGroup: Int { geometry.patchSize / groups }
+    var colSize: Int { geometry.patchSize * imagesPerChunk * geometry.outPixels }
+    var blockSize: Int { outChannels * imagesPerChunk * geometry.outPixels }
+    /// x[n] can serve as the column matrix directly.
+    var direct: Bool { geometry.isPointwise && imagesPerChunk == 1 }
+
+    init(_ g: ConvGeometry, outChannels: Int, groups: Int, imagesPerWorker: Int) {
+        geometry = g; self.outChannels = outChannels; self.groups = groups
+        imagesPerChunk = Swift.max(1, Swift.min(imagesPerWorker, (targetColumns + g.outPixels - 1) / g.outPixels))
+    }
+}
+
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dConfig) -> Tensor {
+    precondition(x.rank == 4 && weight.rank == 4, "conv2d: x \(x.shape.shapeDescription), weight \(weight.shape.shapeDescription)")
+    let n = x.shape[0], k = weight.shape[0], groups = config.groups
+    let g = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                         kernel: (weight.shape[2], weight.shape[3]), stride: config.stride, padding: config.padding)
+    precondition(x.shape[1] == weight.shape[1] * groups && k % groups == 0, "conv2d: channels do not fit groups")
+    precondition(g.outH > 0 && g.outW > 0, "conv2d: kernel larger than padded input")
+    let p = g.outPixels
+    let workers = Parallel.ranges(n, parts: Parallel.threads)
+    let plan = ChunkPlan(g, outChannels: k, groups: groups, imagesPerWorker: workers.map(\.count).max() ?? 1)
+    var y = [Float](repeating: 0, count: n * k * p)
+
+    let scratch = Workspace.buffers(workers: workers.count, sizes: [plan.direct ? 1 : plan.colSize, plan.blockSize])
+    x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
+    y.withUnsafeMutableBufferPointer { py in
+        let xs = px.baseAddress!, ws = pw.baseAddress!, ys = py.baseAddress!
+        let bs: [Float]? = bias?.data
+        Parallel.run(workers.count) { w in
+            let col = scratch[w][0], block = scratch[w][1]
+            var n0 = workers[w].lowerBound
+            while n0 < workers[w].upperBound {
+                let imgs = Swift.min(plan.imagesPerChunk, workers[w].upperBound - n0)
+                let cols = imgs * p
+                let xChunk = xs + n0 * g.channels * g.height * g.width
+                let colPtr: UnsafePointer<Float>
+                if plan.direct { colPtr = UnsafePointer(xChunk) } else {
+                    im2col(xChunk, images: imgs, g, into: col); colPtr = UnsafePointer(col)
+                }
+                // With one image the (K, P) block is y[n] itself.
+                let out = imgs == 1 ? ys + n0 * k * p : block
+                for gi in 0..<groups {
+                    sgemm(m: plan.kPerGroup, n: cols, k: plan.patchPerGroup,
+                          a: ws + gi * plan.kPerGroup * plan.patchPerGroup, lda: plan.patchPerGroup,
+                          b: colPtr + gi * plan.patchPerGroup * cols, ldb: cols,
+                          c: out + gi * plan.kPerGroup * cols, ldc: cols)
+                }
+                for img in 0..<imgs {
+                    for kk in 0..<k {
+                        let dst = ys + ((n0 + img) * k + kk) * p
+                        if imgs > 1 { dst.update(from: block + kk * cols + img * p, count: p) }
+                        if let bs { let b = bs[kk]; for q in 0..<p { dst[q] += b } }
+                    }
+                }
+                n0 += imgs
+            }
+        }
+    }}}
+
+    var inputs = [x, weight]
+    if let bias { inputs.append(bias) }
+    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs) { out in
+        conv2dBackward(x: x, weight: weight, bias: bias, dy: out.grad!, plan: plan, workers: workers)
+    }
+}
+
+private func conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor?, dy: [Float], plan: ChunkPlan, workers: [Range<Int>]) {
+    let g = plan.geometry, k = plan.outChannels, p = g.outPixels, groups = plan.groups
+    let wCount = weight.count
+    let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
+    // Per worker: column matrix, gathered ∂Y block, partial ∂W, partial ∂b.
+    let scratch = Workspace.buffers(workers: workers.count,
+                                    sizes: [plan.colSize, plan.blockSize, wCount, k])
+    // Workers write ∂x of disjoint image ranges.
+    func run(_ dxStore: UnsafeMutablePointer<Float>?) {
+    x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
+    dy.withUnsafeBufferPointer { pdy in
+        let xs = px.baseAddress!, ws = pw.baseAddress!, dys = pdy.baseAddress!
+        Parallel.run(workers.count) { w in
+            let col = scratch[w][0], block = scratch[w][1], dw = scratch[w][2], db = scratch[w][3]
+            dw.update(repeating: 0, count: wCount); db.update(repeating: 0, count: k)
+            var n0 = workers[w].lowerBound
+            while n0 < workers[w].upperBound {
+                let imgs = Swift.min(plan.imagesPerChunk, workers[w].upperBound - n0)
+                let cols = imgs * p
+                // ∂Y for the chunk as a (K, imgs·P) block.
+                let dyc: UnsafePointer<Float>
+                if imgs == 1 { dyc = dys + n0 * k * p } else {
+                    for img in 0..<imgs { for kk in 0..<k {
+                        (block + kk * cols + img * p).update(from: dys + ((n0 + img) * k + kk) * p, count: p)
+                    }}
+                    dyc = UnsafePointer(block)
+                }
+                if needB {
+                    for kk in 0..<k { var s: Float = 0; let r = dyc + kk * cols; for q in 0..<cols { s += r[q] }; db[kk] += s }
+                }
+                let xChunk = xs + n0 * g.channels * g.height * g.width
+                if needW {
+                    let colPtr: UnsafePointer<Float>
+                    if plan.direct { colPtr = xChunk } else { im2col(xChunk, images: imgs, g, into: col); colPtr = UnsafePointer(col) }
+                    for gi in 0..<groups {
+                        sgemm(transB: true, m: plan.kPerGroup, n: plan.patchPerGroup, k: cols,
+                              a: dyc + gi * plan.kPerGroup * cols, lda: cols,
+                              b: colPtr + gi * plan.patchPerGroup * cols, ldb: cols,
+                              beta: 1, c: dw + gi * plan.kPerGroup * plan.patchPerGroup, ldc: plan.patchPerGroup)
+                    }
+                }
+                if let dxs = dxStore {
+                    let dxChunk = dxs + n0 * g.channels * g.height * g.width
+                    for gi in 0..<groups {
+                        // Pointwise with one image: ∂x[n] += Wᵀ ∂Y[n] directly.
+                        sgemm(transA: true, m: plan.patchPerGroup, n: cols, k: plan.kPerGroup,
+                              a: ws + gi * plan.kPerGroup * plan.patchPerGroup, lda: plan.patchPerGroup,
+                              b: dyc + gi * plan.kPerGroup * cols, ldb: cols,
+                              beta: plan.direct ? 1 : 0,
+                              c: (plan.direct ? dxChunk : col) + gi * plan.patchPerGroup * cols, ldc: cols)
+                    }
+                    if !plan.direct { col2im(col, images: imgs, g, addingInto: dxChunk) }
+                }
+                n0 += imgs
+            }
+        }
+    }}}
+    }
+    if needX { x.withGradBuffer { run($0.baseAddress!) } } else { run(nil) }
+    // Reduce the workers' partial sums in a fixed order (deterministic for a thread count).
+    if needW {
+        weight.withGradBuffer { gw in
+            for w in 0..<workers.count { let s = scratch[w][2]; for i in 0..<wCount { gw[i] += s[i] } }
+        }
+    }
+    if needB, let bias {
+        bias.withGradBuffer { gb in
+            for w in 0..<workers.count { let s = scratch[w][3]; for i in 0..<k { gb[i] += s[i] } }
+        }
+    }
+}

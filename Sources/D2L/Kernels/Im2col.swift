@@ -1,0 +1,93 @@
+/// im2col / col2im: the lowering that turns a convolution into one matrix product.
+///
+/// For `images` consecutive images of shape (C, H, W) the column matrix has
+/// C·kh·kw rows, row r = (c, i, j), and images·OH·OW columns, column = img·OH·OW + oy·OW + ox:
+///   col[r, col] = x[img, c, oy·sh − ph + i, ox·sw − pw + j]   (0 outside the image).
+/// `col2im` is its adjoint: it adds every column entry back onto the pixel it came from.
+public struct ConvGeometry: Equatable, Sendable {
+    public let channels: Int, height: Int, width: Int
+    public let kernelH: Int, kernelW: Int
+    public let strideH: Int, strideW: Int
+    public let padH: Int, padW: Int
+
+    public init(channels: Int, height: Int, width: Int, kernel: (Int, Int),
+                stride: (Int, Int), padding: (Int, Int)) {
+        self.channels = channels; self.height = height; self.width = width
+        (kernelH, kernelW) = kernel; (strideH, strideW) = stride; (padH, padW) = padding
+    }
+
+    public var outH: Int { (height + 2 * padH - kernelH) / strideH + 1 }
+    public var outW: Int { (width + 2 * padW - kernelW) / strideW + 1 }
+    /// Rows of the column matrix: C·kh·kw.
+    public var patchSize: Int { channels * kernelH * kernelW }
+    /// Columns contributed by one image: OH·OW.
+    public var outPixels: Int { outH * outW }
+    /// A 1×1, stride-1, unpadded convolution needs no lowering: x[n] already is (C, H·W).
+    public var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
+}
+
+/// Lowers `images` images starting at `x` into `col` (patchSize × images·outPixels).
+func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
+    let ld = images * p
+    for c in 0..<g.channels {
+        for i in 0..<g.kernelH {
+            for j in 0..<g.kernelW {
+                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+                // Output columns ox whose input column ix = ox·sw − pw + j lies inside [0, W).
+                let oxLo = Swift.max(0, (g.padW - j + g.strideW - 1) / g.strideW)
+                let lastIx = g.width - 1 + g.padW - j
+                let oxHi = lastIx < 0 ? 0 : Swift.min(ow, lastIx / g.strideW + 1)
+                for img in 0..<images {
+                    let plane = x + (img * g.channels + c) * hw
+                    var dst = row + img * p
+                    for oy in 0..<oh {
+                        let iy = oy * g.strideH - g.padH + i
+                        if iy < 0 || iy >= g.height || oxLo >= oxHi {
+                            dst.update(repeating: 0, count: ow)
+                        } else {
+                            if oxLo > 0 { dst.update(repeating: 0, count: oxLo) }
+                            let src = plane + iy * g.width - g.padW + j
+                            if g.strideW == 1 {
+                                (dst + oxLo).update(from: src + oxLo, count: oxHi - oxLo)
+                            } else {
+                                for ox in oxLo..<oxHi { dst[ox] = src[ox * g.strideW] }
+                            }
+                            if oxHi < ow { (dst + oxHi).update(repeating: 0, count: ow - oxHi) }
+                        }
+                        dst += ow
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds the column matrix back onto `images` images at `dx` (the adjoint of `im2col`).
+func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
+    let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
+    let ld = images * p
+    for c in 0..<g.channels {
+        for i in 0..<g.kernelH {
+            for j in 0..<g.kernelW {
+                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+                let oxLo = Swift.max(0, (g.padW - j + g.strideW - 1) / g.strideW)
+                let lastIx = g.width - 1 + g.padW - j
+                let oxHi = lastIx < 0 ? 0 : Swift.min(ow, lastIx / g.strideW + 1)
+                if oxLo >= oxHi { continue }
+                for img in 0..<images {
+                    let plane = dx + (img * g.channels + c) * hw
+                    var src = row + img * p
+                    for oy in 0..<oh {
+                        let iy = oy * g.strideH - g.padH + i
+                        if iy >= 0 && iy < g.height {
+                            let dst = plane + iy * g.width - g.padW + j
+                            for ox in oxLo..<oxHi { dst[ox * g.strideW] += src[ox] }
+                        }
+                        src += ow
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+/// Max, average and adaptive-average pooling over NCHW planes, forward and backward side
+/// by side. Every (n, c) plane is independent, so the planes are split across workers.
+
+/// A pooling window: kernel, stride and zero/−∞ padding, as PyTorch's `MaxPool2d`/`AvgPool2d`.
+public struct PoolConfig: Equatable, Sendable {
+    public var kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+    public init(kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int) = (0, 0)) {
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+    }
+    public static func == (a: Self, b: Self) -> Bool {
+        a.kernel == b.kernel && a.stride == b.stride && a.padding == b.padding
+    }
+    /// Output extent along one axis: ⌊(size + 2·pad − kernel)/stride⌋ + 1.
+    public func outSize(_ h: Int, _ w: Int) -> (Int, Int) {
+        ((h + 2 * padding.0 - kernel.0) / stride.0 + 1, (w + 2 * padding.1 - kernel.1) / stride.1 + 1)
+    }
+}
+
+/// Runs `body(plane)` for every (n, c) plane, split across workers.
+@inline(__always)
+private func forEachPlane(_ planes: Int, _ body: (Int) -> Void) {
+    Parallel.forRanges(planes, minPerWorker: 8) { r in for plane in r { body(plane) } }
+}
+
+/// Max pooling: y = max over the window (padding never wins). Backward routes each output
+/// gradient to the input position that held the maximum (first one on ties, as PyTorch).
+public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (oh, ow) = cfg.outSize(h, w)
+    var y = [Float](repeating: 0, count: n * c * oh * ow)
+    var argmax = [Int32](repeating: 0, count: y.count)
+    x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
+    argmax.withUnsafeMutableBufferPointer { pa in
+        forEachPlane(n * c) { plane in
+            let src = px.baseAddress! + plane * h * w
+            for oy in 0..<oh {
+                let y0 = Swift.max(oy * cfg.stride.0 - cfg.padding.0, 0)
+                let y1 = Swift.min(oy * cfg.stride.0 - cfg.padding.0 + cfg.kernel.0, h)
+                for ox in 0..<ow {
+                    let x0 = Swift.max(ox * cfg.stride.1 - cfg.padding.1, 0)
+                    let x1 = Swift.min(ox * cfg.stride.1 - cfg.padding.1 + cfg.kernel.1, w)
+                    var best = -Float.infinity, at = y0 * w + x0
+                    for iy in y0..<y1 { for ix in x0..<x1 {
+                        let v = src[iy * w + ix]
+                        if v > best || v.isNaN { best = v; at = iy * w + ix }
+                    }}
+                    let o = (plane * oh + oy) * ow + ox
+                    py[o] = best; pa[o] = Int32(at)
+                }
+            }
+        }
+    }}}
+    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { out in
+        let g = out.grad!
+        x.withGradBuffer { gx in
+            for plane in 0..<(n * c) {
+                for q in 0..<(oh * ow) {
+                    let o = plane * oh * ow + q
+                    gx[plane * h * w + Int(argmax[o])] += g[o]
+                }
+            }
+        }
+    }
+}
+
+/// Average pooling with zero padding counted in the divisor (PyTorch's default
+/// `count_include_pad=True`): y = (1/(kh·kw)) Σ window. Backward spreads g/(kh·kw) over the window.
+public func avgPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (oh, ow) = cfg.outSize(h, w)
+    let scale = 1 / Float(cfg.kernel.0 * cfg.kernel.1)
+    // Each output's window, clipped to the image: (y0, y1, x0, x1).
+    func window(_ oy: Int, _ ox: Int) -> (Int, Int, Int, Int) {
+        let ty = oy * cfg.stride.0 - cfg.padding.0, tx = ox * cfg.stride.1 - cfg.padding.1
+        return (Swift.max(ty, 0), Swift.min(ty + cfg.kernel.0, h), Swift.max(tx, 0), Swift.min(tx + cfg.kernel.1, w))
+    }
+    var y = [Float](repeating: 0, count: n * c * oh * ow)
+    x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
+        forEachPlane(n * c) { plane in
+            let src = px.baseAddress! + plane * h * w
+            for oy in 0..<oh { for ox in 0..<ow {
+                let (y0, y1, x0, x1) = window(oy, ox)
+                var s: Float = 0
+                for iy in y0..<y1 { for ix in x0..<x1 { s += src[iy * w + ix] } }
+                py[(plane * oh + oy) * ow + ox] = s * scale
+            }}
+        }
+    }}
+    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { out in
+        let g = out.grad!
+        x.withGradBuffer { gx in
+            for plane in 0..<(n * c) {
+                for oy in 0..<oh { for ox in 0..<ow {
+                    let (y0, y1, x0, x1) = window(oy, ox)
+                    let v = g[(plane * oh + oy) * ow + ox] * scale
+                    for iy in y0..<y1 { for ix in x0..<x1 { gx[plane * h * w + iy * w + ix] += v } }
+                }}
+            }
+        }
+    }
+}
+
+/// Adaptive average pooling to (oh, ow), as PyTorch: output cell i covers input rows
+/// ⌊i·H/oh⌋ ..< ⌈(i+1)·H/oh⌉ (likewise columns) and averages them.
+public func adaptiveAvgPool2d(_ x: Tensor, outSize: (Int, Int)) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (oh, ow) = outSize
+    func span(_ i: Int, _ out: Int, _ size: Int) -> (Int, Int) { (i * size / out, ((i + 1) * size + out - 1) / out) }
+    var y = [Float](repeating: 0, count: n * c * oh * ow)
+    x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
+        forEachPlane(n * c) { plane in
+            let src = px.baseAddress! + plane * h * w
+            for oy in 0..<oh { for ox in 0..<ow {
+                let (y0, y1) = span(oy, oh, h), (x0, x1) = span(ox, ow, w)
+                var s: Float = 0
+                for iy in y0..<y1 { for ix in x0..<x1 { s += src[iy * w + ix] } }
+                py[(plane * oh + oy) * ow + ox] = s / Float((y1 - y0) * (x1 - x0))
+            }}
+        }
+    }}
+    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { out in
+        let g = out.grad!
+        x.withGradBuffer { gx in
+            for plane in 0..<(n * c) {
+                for oy in 0..<oh { for ox in 0..<ow {
+                    let (y0, y1) = span(oy, oh, h), (x0, x1) = span(ox, ow, w)
+                    let v = g[(plane * oh + oy) * ow + ox] / Float((y1 - y0) * (x1 - x0))
+                    for iy in y0..<y1 { for ix in x0..<x1 { gx[plane * h * w + iy * w + ix] += v } }
+                }}
+            }
+        }
+    }
+}

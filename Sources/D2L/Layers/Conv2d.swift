@@ -1,0 +1,105 @@
+/// A 2-D convolution whose input channels are inferred on the first call
+/// (PyTorch's `nn.LazyConv2d`). Weight (K, C/groups, kh, kw), bias (K).
+/// The kernel itself is `conv2d(_:weight:bias:_:)` (im2col + GEMM).
+public final class Conv2d: Module {
+    public let outChannels: Int
+    public let kernel: (Int, Int)
+    public let config: Conv2dConfig
+    public let hasBias: Bool
+    public private(set) var weight: Tensor?
+    public private(set) var bias: Tensor?
+    private var scheme: WeightInit = .pytorchDefault
+
+    public init(outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, groups: Int = 1, bias: Bool = true) {
+        precondition(outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0 && groups > 0,
+                     "Conv2d: sizes must be positive")
+        precondition(outChannels % groups == 0, "Conv2d: \(outChannels) output channels do not split into \(groups) groups")
+        self.outChannels = outChannels
+        self.kernel = (kernel, kernel)
+        self.config = Conv2dConfig(stride: (stride, stride), padding: (padding, padding), groups: groups)
+        self.hasBias = bias
+    }
+
+    public override var ownParameters: [(String, Tensor)] {
+        [("weight", weight), ("bias", bias)].compactMap { name, t in t.map { (name, $0) } }
+    }
+
+    public override func initialize(_ scheme: WeightInit) {
+        self.scheme = scheme
+        if let w = weight { materialize(inChannels: w.shape[1] * config.groups) }
+    }
+
+    private func materialize(inChannels: Int) {
+        let shape = [outChannels, inChannels / config.groups, kernel.0, kernel.1]
+        weight = scheme.weight(shape)
+        bias = hasBias ? scheme.bias(count: outChannels, fanIn: shape[1] * kernel.0 * kernel.1) : nil
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 4 else {
+            throw LayerError(typeName, "expects 4-D input (N, C, H, W), got \(x.shape.shapeDescription)")
+        }
+        let c = x.shape[1]
+        guard c % config.groups == 0 else {
+            throw LayerError(typeName, "\(c) input channels do not split into \(config.groups) groups")
+        }
+        guard x.shape[2] + 2 * config.padding.0 >= kernel.0 && x.shape[3] + 2 * config.padding.1 >= kernel.1 else {
+            throw LayerError(typeName, "input \(x.shape.shapeDescription) is smaller than the \(kernel.0)×\(kernel.1) kernel (padding \(config.padding.0))")
+        }
+        if weight == nil { materialize(inChannels: c) }
+        guard let weight, weight.shape[1] * config.groups == c else {
+            throw LayerError(typeName, "was built for \(weight!.shape[1] * config.groups) input channels, got \(x.shape.shapeDescription)")
+        }
+        return conv2d(x, weight: weight, bias: bias, config)
+    }
+
+    public override func ownFlops(input: [Int], output: [Int]) -> Int {
+        guard let w = weight else { return 0 }
+        return 2 * output.elementCount * w.shape[1] * kernel.0 * kernel.1
+    }
+}
+
+/// A fully connected layer whose input width is inferred on the first call
+/// (PyTorch's `nn.LazyLinear`). Weight (out, in), bias (out).
+public final class Linear: Module {
+    public let outFeatures: Int
+    public let hasBias: Bool
+    public private(set) var weight: Tensor?
+    public private(set) var bias: Tensor?
+    private var scheme: WeightInit = .pytorchDefault
+
+    public init(_ outFeatures: Int, bias: Bool = true) {
+        precondition(outFeatures > 0, "Linear: output size must be positive")
+        self.outFeatures = outFeatures
+        self.hasBias = bias
+    }
+
+    public override var ownParameters: [(String, Tensor)] {
+        [("weight", weight), ("bias", bias)].compactMap { name, t in t.map { (name, $0) } }
+    }
+
+    public override func initialize(_ scheme: WeightInit) {
+        self.scheme = scheme
+        if let w = weight { materialize(inFeatures: w.shape[1]) }
+    }
+
+    private func materialize(inFeatures: Int) {
+        weight = scheme.weight([outFeatures, inFeatures])
+        bias = hasBias ? scheme.bias(count: outFeatures, fanIn: inFeatures) : nil
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 2 else {
+            throw LayerError(typeName, "expects 2-D input (N, features), got \(x.shape.shapeDescription); add a Flatten before it")
+        }
+        if weight == nil { materialize(inFeatures: x.shape[1]) }
+        guard let weight, weight.shape[1] == x.shape[1] else {
+            throw LayerError(typeName, "was built for \(weight!.shape[1]) input features, got \(x.shape.shapeDescription)")
+        }
+        return linear(x, weight: weight, bias: bias)
+    }
+
+    public override func ownFlops(input: [Int], output: [Int]) -> Int {
+        2 * input.elementCount * outFeatures
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The book's layer-by-layer printout and an aligned table of parameters and FLOPs.
+///
+/// Like the book's loop `for layer in net: X = layer(X); print(...)`, it feeds one random
+/// input through the top-level layers of a `Sequential` (a single module otherwise) in
+/// evaluation mode without recording gradients; lazy layers are materialised on the way.
+public struct LayerSummary {
+    public struct Row {
+        public let name: String
+        public let typeName: String
+        public let outputShape: [Int]
+        public let parameters: Int
+        public let flops: Int
+    }
+    public let inputShape: [Int]
+    public let rows: [Row]
+
+    public var totalParameters: Int { rows.reduce(0) { $0 + $1.parameters } }
+    public var totalFlops: Int { rows.reduce(0) { $0 + $1.flops } }
+
+    /// Lines like `Conv2d output shape:\t[1, 6, 24, 24]`.
+    public var printout: String {
+        rows.map { "\($0.typeName) output shape:\t\($0.outputShape.shapeDescription)" }.joined(separator: "\n")
+    }
+
+    /// An aligned table: layer, output shape, parameters, FLOPs, with totals.
+    public var table: String {
+        var lines: [[String]] = [["layer", "type", "output shape", "params", "FLOPs"]]
+        for r in rows {
+            lines.append([r.name, r.typeName, r.outputShape.shapeDescription, groupDigits(r.parameters), formatFlops(r.flops)])
+        }
+        lines.append(["total", "", "", groupDigits(totalParameters), formatFlops(totalFlops)])
+        let widths = (0..<5).map { col in lines.map { $0[col].count }.max()! }
+        func render(_ cells: [String]) -> String {
+            cells.enumerated().map { i, s in
+                i >= 3 ? String(repeating: " ", count: widths[i] - s.count) + s
+                       : s + String(repeating: " ", count: widths[i] - s.count)
+            }.joined(separator: "  ")
+        }
+        let rule = String(repeating: "-", count: widths.reduce(0, +) + 8)
+        var out = [render(lines[0]), rule]
+        out += lines.dropFirst().dropLast().map(render)
+        out += [rule, render(lines.last!)]
+        return out.joined(separator: "\n") + "\n(FLOPs for one \(inputShape.shapeDescription) input; a multiply-add counts as 2)"
+    }
+}
+
+extension Module {
+    /// Runs one random input of `inputShape` through the model and records each top-level
+    /// layer's output shape, parameter count and FLOPs. Restores the training mode afterwards.
+    public func layerSummary(inputShape: [Int]) throws -> LayerSummary {
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        var generator = SeededGenerator(seed: 42)
+        var values = [Float](repeating: 0, count: inputShape.elementCount)
+        for i in values.indices { values[i] = generator.normal() }
+        var x = Tensor(shape: inputShape, data: values)
+        let children = self is Sequential ? namedChildren : [("", self)]
+        var rows: [LayerSummary.Row] = []
+        FlopCounter.isActive = true
+        defer { FlopCounter.isActive = false }
+        try GradMode.withoutGrad {
+            for (name, layer) in children {
+                FlopCounter.total = 0
+                x = name.isEmpty ? try layer(x) : try call(layer, named: name, x)
+                rows.append(.init(name: name.isEmpty ? layer.typeName : name, typeName: layer.typeName,
+                                  outputShape: x.shape, parameters: layer.parameterCount, flops: FlopCounter.total))
+            }
+        }
+        return LayerSummary(inputShape: inputShape, rows: rows)
+    }
+}
+
+/// 44878 → "44,878".
+public func groupDigits(_ n: Int) -> String {
+    let s = String(n.magnitude)
+    var out = ""
+    for (i, ch) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out += "," }
+        out.append(ch)
+    }
+    return (n < 0 ? "-" : "") + out
+}
+
+/// 2_345_678 → "2.35 M", 1.2e9 → "1.20 G".
+public func formatFlops(_ n: Int) -> String {
+    let x = Double(n)
+    if x >= 1e9 { return String(format: "%.2f G", x / 1e9) }
+    if x >= 1e6 { return String(format: "%.2f M", x / 1e6) }
+    if x >= 1e3 { return String(format: "%.2f K", x / 1e3) }
+    return "\(n)"
+}

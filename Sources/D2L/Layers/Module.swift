@@ -1,0 +1,117 @@
+/// The base class of every layer and network, like PyTorch's `nn.Module`.
+///
+/// Modules are classes so that a layer can create its parameters on its first forward pass,
+/// once it has seen the input's shape (PyTorch's `LazyConv2d`/`LazyLinear`). A module knows:
+/// - its sub-modules (`namedChildren`) and its own parameters and buffers, named as in a
+///   PyTorch `state_dict` (`0.weight`, `1.running_mean`, …);
+/// - whether it is in training or evaluation mode (`train()` / `eval()`, recursive);
+/// - how many FLOPs one forward pass of its own costs (for the summary table).
+open class Module {
+    public private(set) var isTraining = true
+
+    public init() {}
+
+    /// The class name the book prints (`Conv2d`, `BatchNorm2d`, `Sequential`, …).
+    open var typeName: String { String(describing: type(of: self)) }
+
+    /// Direct sub-modules with their names.
+    open var namedChildren: [(String, Module)] { [] }
+
+    /// This module's own trainable tensors (not its children's). Empty until materialised.
+    open var ownParameters: [(String, Tensor)] { [] }
+
+    /// This module's own non-trainable state (BatchNorm's running statistics).
+    open var ownBuffers: [(String, Tensor)] { [] }
+
+    /// The computation. Throws `LayerError` for an input the layer cannot take.
+    open func forward(_ x: Tensor) throws -> Tensor {
+        preconditionFailure("\(typeName) does not implement forward")
+    }
+
+    /// FLOPs of this module's own work for one forward pass (children count themselves).
+    /// A multiply-add counts as 2 FLOPs.
+    open func ownFlops(input: [Int], output: [Int]) -> Int { 0 }
+
+    /// Sets the weight-initialisation scheme of this module and its children (`net.apply(init)`).
+    /// Layers that are already materialised are re-initialised.
+    open func initialize(_ scheme: WeightInit) {
+        for (_, child) in namedChildren { child.initialize(scheme) }
+    }
+
+    public final func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let y = try forward(x)
+        if FlopCounter.isActive { FlopCounter.total += ownFlops(input: x.shape, output: y.shape) }
+        return y
+    }
+
+    /// Switches this module and all its descendants to training (default) or evaluation mode.
+    public final func train(_ on: Bool = true) {
+        isTraining = on
+        for (_, child) in namedChildren { child.train(on) }
+    }
+
+    public final func eval() { train(false) }
+
+    /// Every parameter of the tree with its dotted path, in definition order.
+    public final var namedParameters: [(String, Tensor)] { collect { $0.ownParameters } }
+
+    /// Every buffer of the tree with its dotted path.
+    public final var namedBuffers: [(String, Tensor)] { collect { $0.ownBuffers } }
+
+    public final var parameters: [Tensor] { namedParameters.map(\.1) }
+
+    /// The number of trainable values (0 for layers not yet materialised).
+    public final var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// Every descendant with its dotted path (the module itself first, path "").
+    public final var namedModules: [(String, Module)] {
+        var result: [(String, Module)] = [("", self)]
+        for (name, child) in namedChildren {
+            result += child.namedModules.map { ($0.0.isEmpty ? name : name + "." + $0.0, $0.1) }
+        }
+        return result
+    }
+
+    private func collect(_ own: (Module) -> [(String, Tensor)]) -> [(String, Tensor)] {
+        namedModules.flatMap { path, module in
+            own(module).map { (path.isEmpty ? $0.0 : path + "." + $0.0, $0.1) }
+        }
+    }
+}
+
+/// Accumulates FLOPs of every module call while a summary runs.
+enum FlopCounter {
+    nonisolated(unsafe) static var isActive = false
+    nonisolated(unsafe) static var total = 0
+}
+
+/// An input a layer cannot take, with the path of the layer in the model
+/// (e.g. `net.3 (Conv2d): expects 4-D (N, C, H, W) input, got [256, 120]`).
+public struct LayerError: Error, CustomStringConvertible {
+    public var path: [String]
+    public let layer: String
+    public let message: String
+
+    public init(_ layer: String, _ message: String) {
+        self.path = []; self.layer = layer; self.message = message
+    }
+
+    public var description: String {
+        let where_ = path.isEmpty ? layer : path.joined(separator: ".") + " (\(layer))"
+        return "\(where_): \(message)"
+    }
+
+    /// The same error seen from the parent, one level up the path.
+    public func inside(_ name: String) -> LayerError {
+        var e = self
+        e.path.insert(name, at: 0)
+        return e
+    }
+}
+
+extension Module {
+    /// Calls `child` and, if it throws a `LayerError`, adds `name` to the error's path.
+    public func call(_ child: Module, named name: String, _ x: Tensor) throws -> Tensor {
+        do { return try child(x) } catch let e as LayerError { throw e.inside(name) }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// What one epoch measured, as `train_ch6` reports it.
+public struct EpochMetrics: Codable, Sendable {
+    public let epoch: Int
+    /// Mean training loss over the epoch's batches (weighted by batch size).
+    public let loss: Double
+    /// Accuracy on the epoch's training batches, computed in training mode during the epoch.
+    public let trainAcc: Double
+    /// Accuracy on the test set in evaluation mode after the epoch.
+    public let testAcc: Double
+    /// Wall time of the epoch's training steps (not data loading or evaluation).
+    public let trainSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, loss, trainAcc = "train_acc", testAcc = "test_acc", trainSeconds = "train_seconds"
+    }
+}
+
+/// A JSON value for chapter-specific results in `metrics.json`.
+public enum JSONValue: Codable, Sendable, Equatable {
+    case number(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .number(let v): if v.isFinite { try c.encode(v) } else { try c.encodeNil() }
+        case .string(let v): try c.encode(v)
+        case .bool(let v): try c.encode(v)
+        case .array(let v): try c.encode(v)
+        case .object(let v): try c.encode(v)
+        case .null: try c.encodeNil()
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Double.self) { self = .number(v) }
+        else if let v = try? c.decode(String.self) { self = .string(v) }
+        else if let v = try? c.decode([JSONValue].self) { self = .array(v) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+}
+
+/// Everything `metrics.json` records about a run.
+public struct RunMetrics: Codable, Sendable {
+    public var chapter: String
+    public var settings: [String: JSONValue]
+    public var epochs: [EpochMetrics] = []
+    public var examplesPerSec: Double?
+    public var wallSeconds: Double?
+    public var status: String = "running"
+    public var results: [String: JSONValue] = [:]
+
+    public init(chapter: String, settings: [String: JSONValue]) {
+        self.chapter = chapter
+        self.settings = settings
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case chapter, settings, epochs, status, results
+        case examplesPerSec = "examples_per_sec", wallSeconds = "wall_seconds"
+    }
+
+    /// Writes pretty, key-sorted JSON atomically (temporary file + rename).
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// The book's training loop (`d2l.train_ch6`) with its exact result lines.
+///
+/// Per epoch: shuffle, then for every mini-batch forward → mean cross-entropy → backward →
+/// SGD step, accumulating loss·n, correct predictions and n; then test accuracy in eval mode.
+/// `examples/sec` counts the training steps only (data preparation and evaluation excluded),
+/// as the book's timer does.
+public struct TrainConfig: Sendable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var resize: Int
+    public var seed: UInt64
+    public init(epochs: Int, batchSize: Int, learningRate: Float, resize: Int, seed: UInt64) {
+        self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
+        self.resize = resize; self.seed = seed
+    }
+}
+
+/// Training stopped because the loss stopped being a finite number.
+public struct DivergenceError: Error, CustomStringConvertible {
+    public let epoch: Int, batch: Int, learningRate: Float, loss: Float
+    public var description: String {
+        "training diverged: loss became \(loss) in epoch \(epoch), batch \(batch) at learning rate \(learningRate). "
+        + "Try a smaller --lr (e.g. \(learningRate / 10)); metrics up to the last finished epoch were kept."
+    }
+}
+
+public final class Trainer {
+    public let net: Module
+    public let data: FashionMNIST
+    public let config: TrainConfig
+    public let label: String
+    public private(set) var history: [EpochMetrics] = []
+    /// Images trained on and seconds spent in training steps, over all epochs.
+    public private(set) var examples = 0
+    public private(set) var trainSeconds = 0.0
+
+    /// - Parameter label: printed in front of the per-epoch lines when a chapter trains two nets.
+    public init(net: Module, data: FashionMNIST, config: TrainConfig, label: String = "") {
+        self.net = net; self.data = data; self.config = config; self.label = label
+    }
+
+    public var examplesPerSec: Double { trainSeconds > 0 ? Double(examples) / trainSeconds : 0 }
+
+    /// Trains for `config.epochs` epochs, printing a progress bar and one line per epoch,
+    /// and calling `onEpoch` after each (to write metrics and curves as it goes).
+    /// Throws `DivergenceError` at the first non-finite loss.
+    public func fit(onEpoch: (EpochMetrics) throws -> Void = { _ in }) throws {
+        let resize = BilinearResize(from: data.train.height, to: config.resize)
+        var shuffler = SeededGenerator(seed: config.seed &+ 0x5EED)
+        // Lazy layers create their parameters on their first call: run one image through first.
+        let probe = data.train.batch(data.train.batches(size: 1)[0], resize: resize).images
+        net.eval()
+        _ = try GradMode.withoutGrad { try net(probe) }
+        let sgd = SGD(net.parameters, learningRate: config.learningRate)
+        var bar = ProgressBar()
+        for epoch in 1...config.epochs {
+            net.train()
+            let batches = data.train.shuffledBatches(size: config.batchSize, using: &shuffler)
+            var lossSum = 0.0, correct = 0, seen = 0, stepSeconds = 0.0
+            for (b, indices) in batches.enumerated() {
+                let (x, y) = data.train.batch(indices, resize: resize)
+                let start = ContinuousClock.now
+                let logits = try net(x)
+                let loss = crossEntropy(logits, labels: y)
+                guard loss.item.isFinite else {
+                    bar.clear()
+                    throw DivergenceError(epoch: epoch, batch: b + 1, learningRate: config.learningRate, loss: loss.item)
+                }
+                sgd.zeroGrad()
+                loss.backward()
+                sgd.step()
+                lossSum += Double(loss.item) * Double(y.count)
+                correct += correctCount(logits, labels: y)
+                seen += y.count
+                stepSeconds += (ContinuousClock.now - start).seconds
+                bar.update(epoch: epoch, epochs: config.epochs, batch: b + 1, batches: batches.count,
+                           loss: lossSum / Double(seen), acc: Double(correct) / Double(seen),
+                           imagesPerSec: Double(seen) / stepSeconds, secondsPerBatch: stepSeconds / Double(b + 1))
+            }
+            bar.clear()
+            examples += seen
+            trainSeconds += stepSeconds
+            let testAcc = try evaluateAccuracy(net, on: data.test, batchSize: Swift.max(config.batchSize, 256), resize: resize)
+            let m = EpochMetrics(epoch: epoch, loss: lossSum / Double(seen), trainAcc: Double(correct) / Double(seen),
+                                 testAcc: testAcc, trainSeconds: stepSeconds)
+            history.append(m)
+            print(String(format: "%@epoch %d/%d: loss %.3f, train acc %.3f, test acc %.3f (%.1f s, %@ img/s)",
+                         label.isEmpty ? "" : label + " ", epoch, config.epochs, m.loss, m.trainAcc, m.testAcc,
+                         stepSeconds, groupDigits(Int(Double(seen) / stepSeconds))))
+            fflush(nil)
+            try onEpoch(m)
+        }
+    }
+
+    /// The book's two result lines, e.g. `loss 0.273, train acc 0.899, test acc 0.807` and
+    /// `32293.9 examples/sec on cpu`.
+    public var resultLines: String {
+        guard let last = history.last else { return "no epoch finished" }
+        return String(format: "loss %.3f, train acc %.3f, test acc %.3f\n%.1f examples/sec on cpu",
+                      last.loss, last.trainAcc, last.testAcc, examplesPerSec)
+    }
+}
+
+/// Accuracy of `net` on a whole split, in evaluation mode without recording gradients
+/// (`d2l.evaluate_accuracy_gpu`). Restores the previous mode.
+public func evaluateAccuracy(_ net: Module, on set: ImageSet, batchSize: Int, resize: BilinearResize) throws -> Double {
+    let wasTraining = net.isTraining
+    net.eval()
+    defer { net.train(wasTraining) }
+    var correct = 0
+    try GradMode.withoutGrad {
+        for indices in set.batches(size: batchSize) {
+            let (x, y) = set.batch(indices, resize: resize)
+            correct += correctCount(try net(x), labels: y)
+        }
+    }
+    return Double(correct) / Double(Swift.max(set.count, 1))
+}
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    public var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) * 1e-18
+    }
+}

@@ -1,0 +1,30 @@
+import D2L
+
+/// LeNet with batch normalisation after every convolution and hidden linear layer
+/// (D2L zh 7.5 / en 8.5). Input (N, 1, 28, 28); unlike chapter 6's LeNet the first
+/// convolution has no padding: 28 → 24 → 12 → 8 → 4, flattened to 16·4·4 = 256 features.
+
+/// The version with the book's from-scratch `BatchNorm` (channels given explicitly).
+public func bnLeNetScratch() -> Sequential {
+    Sequential(
+        Conv2d(outChannels: 6, kernel: 5), ScratchBatchNorm(6, numDims: 4), Sigmoid(),
+        AvgPool2d(kernel: 2, stride: 2),
+        Conv2d(outChannels: 16, kernel: 5), ScratchBatchNorm(16, numDims: 4), Sigmoid(),
+        AvgPool2d(kernel: 2, stride: 2), Flatten(),
+        Linear(120), ScratchBatchNorm(120, numDims: 2), Sigmoid(),
+        Linear(84), ScratchBatchNorm(84, numDims: 2), Sigmoid(),
+        Linear(10))
+}
+
+/// The concise version with the core's fused `BatchNorm` (lazy: becomes `BatchNorm2d` or
+/// `BatchNorm1d` from its first input, like PyTorch's `LazyBatchNorm2d`/`LazyBatchNorm1d`).
+public func bnLeNet() -> Sequential {
+    Sequential(
+        Conv2d(outChannels: 6, kernel: 5), BatchNorm(), Sigmoid(),
+        AvgPool2d(kernel: 2, stride: 2),
+        Conv2d(outChannels: 16, kernel: 5), BatchNorm(), Sigmoid(),
+        AvgPool2d(kernel: 2, stride: 2), Flatten(),
+        Linear(120), BatchNorm(), Sigmoid(),
+        Linear(84), BatchNorm(), Sigmoid(),
+        Linear(10))
+}

@@ -1,0 +1,85 @@
+import Testing
+@testable import D2L
+
+/// Direct convolution straight from the definition, in Double.
+func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, pad: Int, groups: Int) -> [Float] {
+    let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (k, cg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+    let oh = (h + 2 * pad - kh) / stride + 1, ow = (wd + 2 * pad - kw) / stride + 1
+    let kg = k / groups
+    var y = [Float](repeating: 0, count: n * k * oh * ow)
+    for i in 0..<n { for o in 0..<k { for oy in 0..<oh { for ox in 0..<ow {
+        var s = Double(b?.data[o] ?? 0)
+        for ci in 0..<cg {
+            let channel = (o / kg) * cg + ci
+            for u in 0..<kh { for v in 0..<kw {
+                let iy = oy * stride - pad + u, ix = ox * stride - pad + v
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                s += Double(x.data[((i * c + channel) * h + iy) * wd + ix]) * Double(w.data[((o * cg + ci) * kh + u) * kw + v])
+            }}
+        }
+        y[((i * k + o) * oh + oy) * ow + ox] = Float(s)
+    }}}}
+    _ = c
+    return y
+}
+
+extension CoreTests {
+    @Suite struct ConvolutionTests {
+        struct Case: Sendable, CustomStringConvertible {
+            let n, c, h, k, kernel, stride, pad, groups: Int
+            var description: String { "n\(n) c\(c) h\(h) k\(k) \(kernel)x\(kernel) s\(stride) p\(pad) g\(groups)" }
+        }
+        static let cases: [Case] = [
+            Case(n: 2, c: 3, h: 7, k: 4, kernel: 3, stride: 1, pad: 1, groups: 1),
+            Case(n: 3, c: 2, h: 9, k: 5, kernel: 3, stride: 2, pad: 1, groups: 1),
+            Case(n: 2, c: 4, h: 8, k: 6, kernel: 3, stride: 1, pad: 1, groups: 2),
+            Case(n: 2, c: 3, h: 6, k: 4, kernel: 1, stride: 1, pad: 0, groups: 1),
+            Case(n: 2, c: 4, h: 5, k: 4, kernel: 1, stride: 2, pad: 0, groups: 1),
+            Case(n: 2, c: 1, h: 12, k: 3, kernel: 5, stride: 1, pad: 0, groups: 1),
+            Case(n: 1, c: 1, h: 23, k: 2, kernel: 11, stride: 4, pad: 1, groups: 1),
+            Case(n: 5, c: 2, h: 4, k: 2, kernel: 7, stride: 2, pad: 3, groups: 1),
+            Case(n: 2, c: 8, h: 3, k: 8, kernel: 3, stride: 1, pad: 1, groups: 8),
+            Case(n: 40, c: 4, h: 3, k: 6, kernel: 3, stride: 1, pad: 1, groups: 2),   // many images per chunk
+            Case(n: 33, c: 6, h: 6, k: 4, kernel: 1, stride: 1, pad: 0, groups: 1),   // pointwise, chunked
+        ]
+
+        @Test(arguments: cases, [1, 2])
+        func matchesDirectConvolution(_ t: Case, threads: Int) {
+            Parallel.configure(threads: threads)
+            defer { Parallel.configure(threads: 1) }
+            let x = randomTensor([t.n, t.c, t.h, t.h], seed: 1)
+            let w = randomTensor([t.k, t.c / t.groups, t.kernel, t.kernel], seed: 2)
+            let b = randomTensor([t.k], seed: 3)
+            let y = conv2d(x, weight: w, bias: b, Conv2dConfig(stride: (t.stride, t.stride), padding: (t.pad, t.pad), groups: t.groups))
+            let expected = naiveConv(x, w, b, stride: t.stride, pad: t.pad, groups: t.groups)
+            #expect(y.count == expected.count)
+            #expect(maxAbsDiff(y.data, expected) < 1e-4, "\(t)")
+        }
+
+        @Test(arguments: cases.prefix(9), [1, 2])
+        func gradientsMatchFiniteDifferences(_ t: Case, threads: Int) throws {
+            Parallel.configure(threads: threads)
+            defer { Parallel.configure(threads: 1) }
+            let x = randomTensor([t.n, t.c, t.h, t.h], seed: 4)
+            let w = randomTensor([t.k, t.c / t.groups, t.kernel, t.kernel], seed: 5)
+            let b = randomTensor([t.k], seed: 6)
+            let cfg = Conv2dConfig(stride: (t.stride, t.stride), padding: (t.pad, t.pad), groups: t.groups)
+            try checkGradients([x, w, b]) { conv2d(x, weight: w, bias: b, cfg) }
+        }
+
+        @Test func chunkedBackwardMatchesSingleImages() throws {
+            // The weight gradient of a 40-image batch equals the sum over 40 one-image batches.
+            let x = randomTensor([40, 4, 3, 3], seed: 7), w = randomTensor([6, 2, 3, 3], seed: 8)
+            let cfg = Conv2dConfig(stride: (1, 1), padding: (1, 1), groups: 2)
+            conv2d(x, weight: w, bias: nil, cfg).sum().backward()
+            let batched = w.grad!
+            w.zeroGrad()
+            for i in 0..<40 {
+                let xi = Tensor(shape: [1, 4, 3, 3], data: Array(x.data[(i * 36)..<((i + 1) * 36)]))
+                conv2d(xi, weight: w, bias: nil, cfg).sum().backward()
+            }
+            #expect(maxAbsDiff(batched, w.grad!) < 1e-3)
+        }
+    }
+}
