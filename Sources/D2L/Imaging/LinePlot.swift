@@ -113,16 +113,24 @@ public struct LinePlot {
     }
 }
 
-/// d2l's training plot: train loss, train acc and test acc per epoch.
-public func trainingCurves(_ history: [EpochMetrics], title: String) -> Canvas {
-    let epochs = history.map { Double($0.epoch) }
-    let series = [
-        LinePlot.Series(name: "train loss", points: zip(epochs, history.map(\.loss)).map { ($0, $1) }, color: RGB.palette[0]),
-        LinePlot.Series(name: "train acc", points: zip(epochs, history.map(\.trainAcc)).map { ($0, $1) }, color: RGB.palette[1]),
-        LinePlot.Series(name: "test acc", points: zip(epochs, history.map(\.testAcc)).map { ($0, $1) }, color: RGB.palette[2]),
-    ]
-    let yMax = Swift.max(1.0, history.map(\.loss).filter(\.isFinite).max() ?? 1) * 1.02
-    let xMax = Swift.max(Double(history.count), 2)
+/// d2l's training plot: train loss, train acc and test acc per epoch, for one or more runs
+/// (a chapter that trains two networks draws both, the second with dashed colours' partners).
+public func trainingCurves(_ runs: [(name: String, history: [EpochMetrics])], title: String) -> Canvas {
+    var series: [LinePlot.Series] = []
+    for (r, run) in runs.enumerated() {
+        let epochs = run.history.map { Double($0.epoch) }
+        let prefix = runs.count > 1 ? run.name + " " : ""
+        let curves: [(String, [Double])] = [("train loss", run.history.map(\.loss)),
+                                            ("train acc", run.history.map(\.trainAcc)),
+                                            ("test acc", run.history.map(\.testAcc))]
+        for (c, (label, values)) in curves.enumerated() {
+            series.append(LinePlot.Series(name: prefix + label, points: zip(epochs, values).map { ($0, $1) },
+                                          color: RGB.palette[(c + 3 * r) % RGB.palette.count]))
+        }
+    }
+    let losses = runs.flatMap { $0.history.map(\.loss) }.filter(\.isFinite)
+    let yMax = Swift.max(1.0, losses.max() ?? 1) * 1.02
+    let xMax = Swift.max(Double(runs.map(\.history.count).max() ?? 1), 2)
     return LinePlot(title: title, xLabel: "epoch", yLabel: "loss / accuracy", series: series,
                     xRange: (1, xMax), yRange: (0, yMax)).render()
 }

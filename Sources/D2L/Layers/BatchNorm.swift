@@ -11,6 +11,8 @@ public final class BatchNorm: Module {
     public private(set) var runningVar: Tensor?
     /// How many training batches have updated the running statistics.
     public private(set) var numBatchesTracked = 0
+    /// Values per channel (N·H·W) in the last training batch: the m of the m/(m−1) correction.
+    public private(set) var lastBatchValuesPerChannel = 0
     private var inputRank = 0
 
     public init(momentum: Float = 0.1, eps: Float = 1e-5) {
@@ -51,6 +53,7 @@ public final class BatchNorm: Module {
                 throw LayerError(typeName, "expected more than 1 value per channel when training, got input \(x.shape.shapeDescription)")
             }
             numBatchesTracked += 1
+            lastBatchValuesPerChannel = perChannel
         }
         let state = BatchNormState(runningMean: runningMean, runningVar: runningVar, momentum: momentum, eps: eps)
         return batchNorm(x, gamma: gamma, beta: beta, state: state, training: isTraining)
