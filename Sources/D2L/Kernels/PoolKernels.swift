@@ -53,7 +53,7 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
     return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { out in
         let g = out.grad!
         x.withGradBuffer { gx in
-            for plane in 0..<(n * c) {
+            forEachPlane(n * c) { plane in
                 for q in 0..<(oh * ow) {
                     let o = plane * oh * ow + q
                     gx[plane * h * w + Int(argmax[o])] += g[o]
@@ -89,7 +89,7 @@ public func avgPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
     return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { out in
         let g = out.grad!
         x.withGradBuffer { gx in
-            for plane in 0..<(n * c) {
+            forEachPlane(n * c) { plane in
                 for oy in 0..<oh { for ox in 0..<ow {
                     let (y0, y1, x0, x1) = window(oy, ox)
                     let v = g[(plane * oh + oy) * ow + ox] * scale
@@ -121,7 +121,7 @@ public func adaptiveAvgPool2d(_ x: Tensor, outSize: (Int, Int)) -> Tensor {
     return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { out in
         let g = out.grad!
         x.withGradBuffer { gx in
-            for plane in 0..<(n * c) {
+            forEachPlane(n * c) { plane in
                 for oy in 0..<oh { for ox in 0..<ow {
                     let (y0, y1) = span(oy, oh, h), (x0, x1) = span(ox, ow, w)
                     let v = g[(plane * oh + oy) * ow + ox] / Float((y1 - y0) * (x1 - x0))

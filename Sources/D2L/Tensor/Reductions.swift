@@ -1,7 +1,7 @@
 /// Sums and means over chosen axes, with or without keeping the reduced axes as size 1.
 extension Tensor {
-    /// Σ over `axes` (negative axes count from the end). With `keepDim` the result keeps
-    /// rank with extent 1 on reduced axes, so it broadcasts back against `self`.
+    /// Σ over `axes` (negative axes count from the end), accumulated in Double. With `keepDim`
+    /// the result keeps rank with extent 1 on reduced axes, so it broadcasts back against `self`.
     /// Backward: every input element receives the gradient of the sum it fed.
     public func sum(axes: [Int], keepDim: Bool = false) -> Tensor {
         let reduced = Set(axes.map { $0 < 0 ? $0 + rank : $0 })
@@ -15,11 +15,12 @@ extension Tensor {
         }}
         let x = self
         return Tensor.result(shape: outShape, data: out, inputs: [self]) { y in
-            let g = y.grad!
-            let sk = broadcastStrides(kept, to: inShape), zero = [Int](repeating: 0, count: inShape.count)
-            x.withGradBuffer { gx in
-                forEachBroadcast(inShape, zero, sk) { o, _, ik in gx[o] += g[ik] }
-            }
+            // ∂x = g broadcast back to x's shape (g + 0).
+            let zeros = [Float](repeating: 0, count: x.count)
+            let spread = y.grad!.withUnsafeBufferPointer { pg in zeros.withUnsafeBufferPointer { pz in
+                broadcastMap(.add, pz, inShape, pg, kept, out: inShape)
+            }}
+            spread.withUnsafeBufferPointer { x.accumulateGrad($0) }
         }
     }
 
