@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "Chapter7_5_BatchNorm", dependencies: ["D2L", "Models"],
                           path: "Chapters/Chapter7_5_BatchNorm"),
 
-        .testTarget(name: "D2LTests", dependencies: ["D2L", "Models"]),
+        .testTarget(name: "D2LTests", dependencies: ["D2L", "Models", "CZlib"]),
         .testTarget(name: "ChapterTests", dependencies: ["D2L", "Chapter7_5_BatchNorm"]),
     ]
 )
