@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import D2L
+@testable import Models
+
+/// A small learnable synthetic data set: class k images are bright in row band k.
+func syntheticData(train: Int = 300, test: Int = 100, size: Int = 28, seed: UInt64 = 1) -> FashionMNIST {
+    var g = SeededGenerator(seed: seed)
+    func make(_ n: Int) -> ImageSet {
+        var pixels = [UInt8](repeating: 0, count: n * size * size)
+        var labels = [Int32](repeating: 0, count: n)
+        for i in 0..<n {
+            let k = Int(g.next() % 10)
+            labels[i] = Int32(k)
+            for p in 0..<(size * size) {
+                let band = (p / size) * 10 / size
+                pixels[i * size * size + p] = UInt8(band == k ? 200 : Int(g.next() % 60))
+            }
+        }
+        return ImageSet(pixels: pixels, labels: labels, height: size, width: size)
+    }
+    return FashionMNIST(train: make(train), test: make(test))
+}
+
+extension CoreTests {
+    @Suite struct TrainingTests {
+        @Test func sgdStepIsPlainGradientDescent() {
+            let p = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
+            p.grad = [0.5, -1]
+            let sgd = SGD([p], learningRate: 0.1)
+            sgd.step()
+            #expect(p.data == [0.95, 2.1])
+            sgd.zeroGrad()
+            #expect(p.grad == nil)
+        }
+
+        @Test func sameSeedSameFirstEpoch() throws {
+            let data = syntheticData()
+            func firstEpochLoss(threads: Int) throws -> Double {
+                Parallel.configure(threads: threads)
+                defer { Parallel.configure(threads: 1) }
+                Random.seed(7)
+                let net = bnLeNet()
+                net.initialize(.xavierUniform)
+                let trainer = Trainer(net: net, data: data, config: TrainConfig(epochs: 1, batchSize: 32, learningRate: 0.5, resize: 28, seed: 7))
+                try trainer.fit()
+                return trainer.history[0].loss
+            }
+            let a = try firstEpochLoss(threads: 2), b = try firstEpochLoss(threads: 2)
+            #expect(a == b)
+            #expect(a.isFinite)
+        }
+
+        @Test func learnsASimpleTask() throws {
+            let data = syntheticData(train: 600, test: 200)
+            Random.seed(3)
+            let net = bnLeNet()
+            net.initialize(.xavierUniform)
+            let trainer = Trainer(net: net, data: data, config: TrainConfig(epochs: 3, batchSize: 32, learningRate: 0.5, resize: 28, seed: 3))
+            try trainer.fit()
+            #expect(trainer.history.last!.testAcc > 0.9)
+            #expect(trainer.history.last!.loss < trainer.history.first!.loss)
+            #expect(trainer.examplesPerSec > 0)
+            #expect(trainer.resultLines.hasPrefix("loss "))
+            #expect(trainer.resultLines.hasSuffix(" examples/sec on cpu"))
+        }
+
+        @Test func divergenceStopsWithAClearError() throws {
+            let data = syntheticData(train: 64, test: 16)
+            Random.seed(4)
+            let net = Sequential(Flatten(), Linear(10))
+            let trainer = Trainer(net: net, data: data, config: TrainConfig(epochs: 2, batchSize: 16, learningRate: 1e38, resize: 28, seed: 4))
+            do {
+                try trainer.fit()
+                Issue.record("expected divergence")
+            } catch let e as DivergenceError {
+                #expect(e.epoch == 1 && e.batch >= 1)
+                #expect(e.description.contains("smaller --lr"))
+            }
+        }
+
+        @Test func metricsJSONIsWrittenAtomically() throws {
+            let dir = temporaryFolder("metrics")
+            var m = RunMetrics(chapter: "X", settings: ["lr": .number(0.5)])
+            m.epochs = [EpochMetrics(epoch: 1, loss: 0.5, trainAcc: 0.8, testAcc: 0.7, trainSeconds: 2)]
+            m.results["bn_compare"] = .object(["eval_output": .number(1e-7)])
+            try m.write(to: dir + "/metrics.json")
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/metrics.json"))) as! [String: Any]
+            #expect((object["epochs"] as! [[String: Any]])[0]["train_acc"] as! Double == 0.8)
+            #expect(((object["results"] as! [String: Any])["bn_compare"] as! [String: Any])["eval_output"] as! Double == 1e-7)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["metrics.json"])
+        }
+    }
+}
