@@ -45,7 +45,7 @@ struct BatchNormChapter {
         let mean = y.mean(axes: [0]), variance = (y - mean).squared().mean(axes: [0])
         print("A (4, 3) batch with feature means \(list(x.mean(axes: [0]).data)) goes through batch_norm in training mode:")
         print("  output feature means     \(list(mean.data))")
-        print("  output feature variances \(list(variance.data))  (1 − ε/(σ²+ε): ε = 1e-5 keeps them just under 1)")
+        print("  output feature variances \(list(variance.data, decimals: 6))  (σ²/(σ² + ε): ε = 1e-5 keeps them just under 1)")
         print("  moving mean after one step \(list(bn.movingMean.data))  (= 0.1 × batch mean)")
         print()
     }
@@ -197,7 +197,10 @@ struct BatchNormChapter {
     }
 }
 
-/// `[0.4863, 2.8573, …]` with four decimals.
-func list(_ values: [Float]) -> String {
-    "[" + values.map { String(format: "%.4f", $0) }.joined(separator: ", ") + "]"
+/// `[0.4863, 2.8573, …]`; values that round to zero print as 0 (never "-0.0000").
+func list(_ values: [Float], decimals: Int = 4) -> String {
+    "[" + values.map { v in
+        let s = String(format: "%.\(decimals)f", v)
+        return Double(s) == 0 ? String(format: "%.\(decimals)f", 0.0) : s
+    }.joined(separator: ", ") + "]"
 }

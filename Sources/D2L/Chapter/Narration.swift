@@ -12,9 +12,11 @@ public enum Narration {
         print()
     }
 
-    /// Greedy word wrap; existing line breaks are kept.
+    /// Greedy word wrap; existing line breaks are kept, and indented lines (formulas,
+    /// code) are printed as they are.
     public static func wrap(_ text: String, width: Int) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            if line.first == " " { return String(line) }
             var out: [String] = [], current = ""
             for word in line.split(separator: " ") {
                 if !current.isEmpty && current.count + 1 + word.count > width { out.append(current); current = "" }

@@ -1,12 +1,12 @@
 /// Pictures of what a network learned: the first convolution's filters as a grid.
 ///
 /// A weight tensor (K, C, kh, kw) becomes K tiles (input channel 0 of each filter), each
-/// scaled up so a tile is about 48 pixels wide. Colours are blue (negative) – white (0) –
+/// scaled up so a tile is about 64 pixels wide. Colours are blue (negative) – white (0) –
 /// red (positive), with one symmetric scale ±max|w| for the whole grid so tiles compare.
 public func filterGrid(_ weight: Tensor, title: String) -> Canvas {
     precondition(weight.rank == 4)
     let (k, c, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
-    let zoom = Swift.max(2, 48 / Swift.max(kh, kw))
+    let zoom = Swift.max(2, 64 / Swift.max(kh, kw))
     let columns = Swift.min(k, k <= 8 ? k : (k <= 32 ? 8 : 16))
     let rows = (k + columns - 1) / columns
     let tileW = kw * zoom, tileH = kh * zoom, gap = 14

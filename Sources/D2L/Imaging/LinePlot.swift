@@ -21,6 +21,8 @@ public struct LinePlot {
     /// Fixed axis ranges; nil means fit the data.
     public var xRange: (Double, Double)?
     public var yRange: (Double, Double)?
+    /// Smallest spacing of x ticks (1 for epochs, so no fractional epochs are labelled).
+    public var xMinStep: Double = 0
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series],
                 xRange: (Double, Double)? = nil, yRange: (Double, Double)? = nil) {
@@ -39,7 +41,7 @@ public struct LinePlot {
         func py(_ y: Double) -> Int { top + ph - Int(((y - y0) / (y1 - y0) * Double(ph)).rounded()) }
 
         // Grid, ticks and tick labels.
-        for t in Self.ticks(x0, x1) {
+        for t in Self.ticks(x0, x1, minStep: xMinStep) {
             let x = px(t)
             canvas.fill(x: x, y: top, w: 1, h: ph, .lightGray)
             canvas.fill(x: x, y: top + ph, w: 1, h: 5, .black)
@@ -95,8 +97,8 @@ public struct LinePlot {
     }
 
     /// Ticks at 1, 2 or 5 × 10ᵏ steps, about five of them, inside [lo, hi].
-    static func ticks(_ lo: Double, _ hi: Double) -> [Double] {
-        let raw = (hi - lo) / 5
+    static func ticks(_ lo: Double, _ hi: Double, minStep: Double = 0) -> [Double] {
+        let raw = Swift.max((hi - lo) / 5, minStep)
         let magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
         var t = Foundation.ceil(lo / step) * step
@@ -109,6 +111,7 @@ public struct LinePlot {
         if v == v.rounded() && Swift.abs(v) < 1e6 { return String(Int(v)) }
         var s = String(format: "%.3f", v)
         while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
         return s
     }
 }
@@ -131,6 +134,8 @@ public func trainingCurves(_ runs: [(name: String, history: [EpochMetrics])], ti
     let losses = runs.flatMap { $0.history.map(\.loss) }.filter(\.isFinite)
     let yMax = Swift.max(1.0, losses.max() ?? 1) * 1.02
     let xMax = Swift.max(Double(runs.map(\.history.count).max() ?? 1), 2)
-    return LinePlot(title: title, xLabel: "epoch", yLabel: "loss / accuracy", series: series,
-                    xRange: (1, xMax), yRange: (0, yMax)).render()
+    var plot = LinePlot(title: title, xLabel: "epoch", yLabel: "loss / accuracy", series: series,
+                        xRange: (1, xMax), yRange: (0, yMax))
+    plot.xMinStep = 1
+    return plot.render()
 }

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Runs a chapter executable built next to the test bundle and captures what it prints.
+struct ChapterRunner {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var all: String { stdout + stderr }
+    }
+
+    /// The folder holding the built products (the test runner lives there too).
+    static var productsDirectory: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    static func run(_ name: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent(name)
+        process.arguments = arguments
+        // Output goes to files, so a chatty run can never block on a full pipe.
+        let base = NSTemporaryDirectory() + "chapter-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: base + ".out"); try? FileManager.default.removeItem(atPath: base + ".err") }
+        process.standardOutput = FileHandle(forWritingAtPath: base + ".out")
+        process.standardError = FileHandle(forWritingAtPath: base + ".err")
+        try process.run()
+        process.waitUntilExit()
+        let outData = FileManager.default.contents(atPath: base + ".out") ?? Data()
+        let errData = FileManager.default.contents(atPath: base + ".err") ?? Data()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A fresh empty folder for a run's outputs.
+    static func temporaryFolder(_ name: String) -> String {
+        let dir = NSTemporaryDirectory() + "modern-cnns-chapter-\(getpid())-\(name)"
+        try? FileManager.default.removeItem(atPath: dir)
+        return dir
+    }
+}
