@@ -16,7 +16,7 @@ public enum Narration {
     /// code) are printed as they are.
     public static func wrap(_ text: String, width: Int) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            if line.first == " " { return String(line) }
+            if line.first == " " { return line.description }
             var out: [String] = [], current = ""
             for word in line.split(separator: " ") {
                 if !current.isEmpty && current.count + 1 + word.count > width { out.append(current); current = "" }
