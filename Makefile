@@ -1,0 +1,33 @@
+# ModernCNNs: one command to run a chapter, one to run the tests. Both install the Debian
+# packages the project needs first (only those missing; sudo is used when not root).
+
+APT_PACKAGES := libopenblas-dev libpng-dev zlib1g-dev pkg-config dataset-fashion-mnist
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHAPTER ?= Chapter7_5_BatchNorm
+ARGS ?=
+
+.PHONY: setup run test release clean
+
+## Install the system packages that are missing.
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+## Run a chapter in a release build: make run [CHAPTER=Chapter7_5_BatchNorm] [ARGS="--full"]
+run: setup
+	swift run -c release $(CHAPTER) $(ARGS)
+
+## Build and run every test.
+test: setup
+	swift test
+
+## Build every chapter in release mode.
+release: setup
+	swift build -c release
+
+clean:
+	rm -rf .build out
