@@ -57,11 +57,12 @@ struct BatchNormChapter {
         Narration.say("""
         Batch normalization goes after each convolution or fully connected layer and before its \
         sigmoid. The layers infer their input sizes on the first call (like PyTorch's lazy layers), \
-        so a 1×1×28×28 sample shows the shapes:
+        so one sample image shows the shapes:
         """)
         Random.seed(settings.seed)
         let net = bnLeNetScratch()
-        let summary = try net.layerSummary(inputShape: [1, 1, 28, 28])
+        let side = settings.train.resize
+        let summary = try net.layerSummary(inputShape: [1, 1, side, side])
         print(summary.printout)
         print()
         print(summary.table)
@@ -118,12 +119,12 @@ struct BatchNormChapter {
         try compareImplementations(data: data)
 
         Narration.section("Pictures")
-        let testImage = data.test.batch(data.test.batches(size: 1)[0], resize: BilinearResize(from: data.test.height, to: cfg.resize)).images
+        let (testImage, testLabel) = data.test.batch(data.test.batches(size: 1)[0], resize: BilinearResize(from: data.test.height, to: cfg.resize))
         let conv1 = (concise.layers[0] as! Conv2d).weight!
         try filterGrid(conv1, title: "LeNet+BN: first convolution, \(conv1.shape[0]) filters 5x5")
             .writePNG(to: run.path("filters.png"))
         try featureMapGrid(input: testImage, stages: try stages(of: concise, for: testImage),
-                           title: "One test image through LeNet+BN (concise)")
+                           title: "A test image (\(FashionMNIST.classNames[Int(testLabel[0])])) through LeNet+BN")
             .writePNG(to: run.path("feature-maps.png"))
         try writeCurves([("scratch", scratchTrainer.history), ("concise", conciseTrainer.history)])
         run.metrics.examplesPerSec = conciseTrainer.examplesPerSec

@@ -52,6 +52,12 @@ extension CoreTests {
             #expect(c.shape == [1, 3, 1, 2] && c.data == [1, 2, 3, 4, 5, 6])
         }
 
+        @Test func residualAddAndBranchConcat() throws {
+            let x = randomTensor([2, 3, 4, 4], seed: 12), y = randomTensor([2, 3, 4, 4], seed: 13)
+            try checkGradients([x, y]) { try residualAdd(y.relu(), x, "Residual") }
+            try checkGradients([x, y]) { try concatChecked([x, y.sigmoid()], "Concat") }
+        }
+
         @Test func gradientsAccumulateAcrossUses() {
             let x = Tensor(shape: [1], data: [3], requiresGrad: true)
             let y = x * x + x      // dy/dx = 2x + 1 = 7

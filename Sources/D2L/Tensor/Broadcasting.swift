@@ -74,8 +74,8 @@ enum BinaryKind { case add, sub, mul, div }
 func broadcastMap(_ kind: BinaryKind, _ a: UnsafeBufferPointer<Float>, _ aShape: [Int],
                   _ b: UnsafeBufferPointer<Float>, _ bShape: [Int], out: [Int]) -> [Float] {
     let plan = BroadcastPlan(out: out, stridesA: broadcastStrides(aShape, to: out), stridesB: broadcastStrides(bShape, to: out))
-    var result = [Float](repeating: 0, count: out.elementCount)
-    result.withUnsafeMutableBufferPointer { po in
+    // Every element is written below, so the buffer need not be zeroed first.
+    return [Float](unsafeUninitializedCapacity: out.elementCount) { po, initialized in
         let n = plan.inner, sa = plan.innerA, sb = plan.innerB
         let pa = a.baseAddress!, pb = b.baseAddress!, dst = po.baseAddress!
         plan.forEachRow(parallel: true) { o, ia, ib in
@@ -86,8 +86,8 @@ func broadcastMap(_ kind: BinaryKind, _ a: UnsafeBufferPointer<Float>, _ aShape:
             case .div: mapRow(dst + o, pa + ia, sa, pb + ib, sb, n) { $0 / $1 }
             }
         }
+        initialized = out.elementCount
     }
-    return result
 }
 
 /// One inner row, with the stride patterns that occur (1 or 0) as separate loops so each

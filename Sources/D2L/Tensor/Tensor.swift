@@ -68,7 +68,7 @@ public final class Tensor {
     /// Adds `values` into `grad`, allocating it on first use.
     func accumulateGrad(_ values: UnsafeBufferPointer<Float>) {
         precondition(values.count == data.count)
-        if grad == nil { grad = [Float](repeating: 0, count: data.count) }
+        guard grad != nil else { grad = Array(values); return }
         grad!.withUnsafeMutableBufferPointer { g in
             for i in 0..<g.count { g[i] += values[i] }
         }

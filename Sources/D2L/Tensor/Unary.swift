@@ -5,8 +5,9 @@ import Foundation
 enum UnaryKind { case sqrt, exp, log, square, sigmoid, relu }
 
 private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
-    var out = [Float](repeating: 0, count: x.count)
-    x.data.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { po in
+    // Every element is written below, so the buffer need not be zeroed first.
+    let out = [Float](unsafeUninitializedCapacity: x.count) { po, initialized in
+    x.data.withUnsafeBufferPointer { px in
         Parallel.forRanges(po.count) { r in
             switch kind {
             case .sqrt: for i in r { po[i] = px[i].squareRoot() }
@@ -17,7 +18,9 @@ private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
             case .relu: for i in r { po[i] = Swift.max(px[i], 0) }
             }
         }
-    }}
+    }
+    initialized = x.count
+    }
     return Tensor.result(shape: x.shape, data: out, inputs: [x]) { y in
         y.grad!.withUnsafeBufferPointer { g in x.data.withUnsafeBufferPointer { px in
         y.data.withUnsafeBufferPointer { py in x.withGradBuffer { gx in
