@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "D2L", targets: ["D2L"]),
         .library(name: "Models", targets: ["Models"]),
         .executable(name: "Chapter7_5_BatchNorm", targets: ["Chapter7_5_BatchNorm"]),
+        .executable(name: "Benchmarks", targets: ["Benchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,8 +39,13 @@ let package = Package(
         .target(name: "Models", dependencies: ["D2L"], swiftSettings: optimiseInDebug),
 
         // One executable per section of the chapter.
-        .executableTarget(name: "Chapter7_5_BatchNorm", dependencies: ["D2L", "Models"],
+        .executableTarget(name: "Chapter7_5_BatchNorm",
+                          dependencies: ["D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Chapters/Chapter7_5_BatchNorm"),
+
+        // `swift run -c release Benchmarks`: speed of every chapter model on synthetic data.
+        .executableTarget(name: "Benchmarks", dependencies: [
+            "D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "D2LTests", dependencies: ["D2L", "Models", "CZlib"]),
         .testTarget(name: "ChapterTests", dependencies: ["D2L", "Chapter7_5_BatchNorm"]),

@@ -34,11 +34,18 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
         Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
             for ch in channels {
                 if training {
+                    // Each (n, c) row is summed in Float, the rows in Double: accurate and vectorisable.
                     var s = 0.0
-                    for i in 0..<n { let p = px.baseAddress! + (i * c + ch) * hw; for j in 0..<hw { s += Double(p[j]) } }
+                    for i in 0..<n { let p = px.baseAddress! + (i * c + ch) * hw; var r: Float = 0; for j in 0..<hw { r += p[j] }; s += Double(r) }
                     let mu = s / Double(m)
+                    let muF = Float(mu)
                     var v = 0.0
-                    for i in 0..<n { let p = px.baseAddress! + (i * c + ch) * hw; for j in 0..<hw { let d = Double(p[j]) - mu; v += d * d } }
+                    for i in 0..<n {
+                        let p = px.baseAddress! + (i * c + ch) * hw
+                        var r: Float = 0
+                        for j in 0..<hw { let d = p[j] - muF; r += d * d }
+                        v += Double(r)
+                    }
                     let variance = v / Double(m)
                     pm[ch] = Float(mu)
                     pr[ch] = Float(1 / (variance + Double(state.eps)).squareRoot())
@@ -69,10 +76,12 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                         var sumDy = 0.0, sumDyXhat = 0.0
                         for i in 0..<n {
                             let base = (i * c + ch) * hw
+                            var rowDy: Float = 0, rowDyXhat: Float = 0
                             for j in 0..<hw {
-                                let g = Double(pdy[base + j])
-                                sumDy += g; sumDyXhat += g * Double((px[base + j] - mu) * r)
+                                let g = pdy[base + j]
+                                rowDy += g; rowDyXhat += g * (px[base + j] - mu) * r
                             }
+                            sumDy += Double(rowDy); sumDyXhat += Double(rowDyXhat)
                         }
                         dg[ch] = Float(sumDyXhat); db[ch] = Float(sumDy)
                         guard let dx else { continue }

@@ -44,16 +44,17 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
                     for oy in 0..<oh {
                         let iy = oy * g.strideH - g.padH + i
                         if iy < 0 || iy >= g.height || oxLo >= oxHi {
-                            dst.update(repeating: 0, count: ow)
+                            for ox in 0..<ow { dst[ox] = 0 }
                         } else {
-                            if oxLo > 0 { dst.update(repeating: 0, count: oxLo) }
+                            for ox in 0..<oxLo { dst[ox] = 0 }
                             let src = plane + iy * g.width - g.padW + j
                             if g.strideW == 1 {
-                                (dst + oxLo).update(from: src + oxLo, count: oxHi - oxLo)
+                                // Rows are short (often < 64 floats): a plain loop beats memmove's call.
+                                for ox in oxLo..<oxHi { dst[ox] = src[ox] }
                             } else {
                                 for ox in oxLo..<oxHi { dst[ox] = src[ox * g.strideW] }
                             }
-                            if oxHi < ow { (dst + oxHi).update(repeating: 0, count: ow - oxHi) }
+                            for ox in oxHi..<ow { dst[ox] = 0 }
                         }
                         dst += ow
                     }

@@ -51,7 +51,7 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 
 /// Scratch memory reused across calls (darknet's shared workspace): one set of buffers per
 /// worker, grown on demand on the calling thread before a parallel region, never freed.
-enum Workspace {
+public enum Workspace {
     nonisolated(unsafe) private static var slots: [[(UnsafeMutablePointer<Float>, Int)]] = []
 
     /// Per worker, one buffer of each requested size (contents undefined).
@@ -67,5 +67,10 @@ enum Workspace {
             }
         }
         return (0..<workers).map { w in (0..<sizes.count).map { slots[w][$0].0 } }
+    }
+
+    /// One buffer of `count` floats per worker (for the benchmark's sgemm ceiling).
+    public static func buffersForBenchmark(workers: Int, count: Int) -> [UnsafeMutablePointer<Float>] {
+        (0..<workers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: count) }
     }
 }

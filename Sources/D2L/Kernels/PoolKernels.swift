@@ -75,9 +75,20 @@ public func avgPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
         return (Swift.max(ty, 0), Swift.min(ty + cfg.kernel.0, h), Swift.max(tx, 0), Swift.min(tx + cfg.kernel.1, w))
     }
     var y = [Float](repeating: 0, count: n * c * oh * ow)
+    let unpadded = cfg.padding == (0, 0)
     x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
         forEachPlane(n * c) { plane in
             let src = px.baseAddress! + plane * h * w
+            if unpadded {   // every window lies inside the image: no clipping needed
+                let (kh, kw, sh, sw) = (cfg.kernel.0, cfg.kernel.1, cfg.stride.0, cfg.stride.1)
+                for oy in 0..<oh { for ox in 0..<ow {
+                    var s: Float = 0
+                    let corner = src + oy * sh * w + ox * sw
+                    for u in 0..<kh { for v in 0..<kw { s += corner[u * w + v] } }
+                    py[(plane * oh + oy) * ow + ox] = s * scale
+                }}
+                return
+            }
             for oy in 0..<oh { for ox in 0..<ow {
                 let (y0, y1, x0, x1) = window(oy, ox)
                 var s: Float = 0
@@ -90,6 +101,16 @@ public func avgPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
         let g = out.grad!
         x.withGradBuffer { gx in
             forEachPlane(n * c) { plane in
+                if unpadded {
+                    let (kh, kw, sh, sw) = (cfg.kernel.0, cfg.kernel.1, cfg.stride.0, cfg.stride.1)
+                    let dst = gx.baseAddress! + plane * h * w
+                    for oy in 0..<oh { for ox in 0..<ow {
+                        let v = g[(plane * oh + oy) * ow + ox] * scale
+                        let corner = dst + oy * sh * w + ox * sw
+                        for u in 0..<kh { for t in 0..<kw { corner[u * w + t] += v } }
+                    }}
+                    return
+                }
                 for oy in 0..<oh { for ox in 0..<ow {
                     let (y0, y1, x0, x1) = window(oy, ox)
                     let v = g[(plane * oh + oy) * ow + ox] * scale

@@ -1,0 +1,120 @@
+import ArgumentParser
+import D2L
+import Foundation
+import Models
+
+/// Measures training and inference speed of the chapter models on synthetic data, next to
+/// the machine's sgemm rate, so achieved/ceiling is a ratio measured in the same run.
+/// A benchmark, not a test: nothing here asserts a time.
+@main
+struct Benchmarks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Training/inference images per second of the chapter models (synthetic data).")
+
+    @Option(help: "Comma-separated models: \(ModelCatalog.names.joined(separator: ", ")).")
+    var models: String = ModelCatalog.names.joined(separator: ",")
+
+    @Option(help: "Batch size (default: the book's for each model).")
+    var batchSize: Int?
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Timed training steps per model (after 2 warm-up steps).")
+    var steps: Int = 10
+
+    @Flag(help: "Print one JSON array instead of a table.")
+    var json = false
+
+    func run() throws {
+        Parallel.configure(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let names = models.split(separator: ",").map(String.init)
+        for n in names where ModelCatalog.entry(n) == nil {
+            throw ValidationError("unknown model '\(n)'; choose from \(ModelCatalog.names.joined(separator: ", "))")
+        }
+        let ceiling = measureSgemm()
+        var rows: [[String: JSONValue]] = []
+        if !json {
+            print("OpenBLAS \(BLASInfo.coreName), \(Parallel.threads) threads; sgemm 1024³ with the same threads: \(String(format: "%.1f", ceiling)) GFLOP/s\n")
+            print("model        input/batch   train img/s   infer img/s   fwd MFLOP/img   train GFLOP/s   peak RSS")
+        }
+        for name in names {
+            let e = ModelCatalog.entry(name)!
+            let batch = batchSize ?? e.batch
+            let r = try measure(e, batch: batch)
+            let trainGflops = r.train * Double(r.flops) * 3 / 1e9
+            rows.append(["model": .string(name), "input": .number(Double(e.input)), "batch": .number(Double(batch)),
+                         "train_images_per_sec": .number(r.train), "infer_images_per_sec": .number(r.infer),
+                         "forward_flops_per_image": .number(Double(r.flops)), "train_gflops": .number(trainGflops),
+                         "sgemm_gflops": .number(ceiling), "peak_rss_bytes": .number(Double(peakRSS())),
+                         "threads": .number(Double(Parallel.threads))])
+            if !json {
+                print(String(format: "%-12@ %4d/%-8d %11.1f %13.1f %15.2f %15.1f %8.2f GiB", name, e.input, batch,
+                             r.train, r.infer, Double(r.flops) / 1e6, trainGflops, Double(peakRSS()) / 1_073_741_824))
+            }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(rows.map(JSONValue.object)), as: UTF8.self))
+        } else {
+            print("\ntrain GFLOP/s counts 3× the forward FLOPs per trained image (forward + two backward products).")
+        }
+    }
+
+    /// Images/s for a training step (forward, backward, SGD) and for inference.
+    func measure(_ e: ModelCatalog.Entry, batch: Int) throws -> (train: Double, infer: Double, flops: Int) {
+        Random.seed(1)
+        let net = e.make()
+        net.initialize(.xavierUniform)
+        let summary = try net.layerSummary(inputShape: [1, 1, e.input, e.input])
+        var g = SeededGenerator(seed: 2)
+        let x = Tensor(shape: [batch, 1, e.input, e.input], data: (0..<(batch * e.input * e.input)).map { _ in g.nextUnit() })
+        let labels = (0..<batch).map { _ in Int32(g.next() % 10) }
+        let sgd = SGD(net.parameters, learningRate: 0.01)
+        func step() throws {
+            let loss = crossEntropy(try net(x), labels: labels)
+            sgd.zeroGrad(); loss.backward(); sgd.step()
+        }
+        net.train()
+        for _ in 0..<2 { try step() }
+        let t0 = ContinuousClock.now
+        for _ in 0..<steps { try step() }
+        let train = Double(batch * steps) / (ContinuousClock.now - t0).seconds
+        net.eval()
+        let t1 = ContinuousClock.now
+        try GradMode.withoutGrad { for _ in 0..<steps { _ = try net(x) } }
+        let infer = Double(batch * steps) / (ContinuousClock.now - t1).seconds
+        return (train, infer, summary.totalFlops)
+    }
+
+    /// GFLOP/s of 1024³ sgemm: one product per worker thread at once, as the kernels run.
+    func measureSgemm() -> Double {
+        let n = 1024, workers = Parallel.threads, reps = 4
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        let cs = Workspace.buffersForBenchmark(workers: workers, count: n * n)
+        func run() {
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
+                Parallel.run(workers) { w in
+                    for _ in 0..<reps {
+                        sgemm(m: n, n: n, k: n, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, c: cs[w], ldc: n)
+                    }
+                }
+            }}
+        }
+        run()
+        let t = ContinuousClock.now
+        run()
+        return 2 * Double(n * n * n) * Double(reps * workers) / (ContinuousClock.now - t).seconds / 1e9
+    }
+}
+
+/// Peak resident set size of this process so far (VmHWM), in bytes.
+func peakRSS() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}

@@ -1,0 +1,20 @@
+import D2L
+
+/// The chapter models by name, with the book's input size and batch size, for the
+/// benchmark and for tools that pick a model by name.
+public enum ModelCatalog {
+    public struct Entry: Sendable {
+        public let name: String
+        public let input: Int
+        public let batch: Int
+        public let make: @Sendable () -> Module
+    }
+
+    public static let entries: [Entry] = [
+        Entry(name: "bn_lenet", input: 28, batch: 256, make: { bnLeNet() }),
+        Entry(name: "bn_lenet_scratch", input: 28, batch: 256, make: { bnLeNetScratch() }),
+    ]
+
+    public static var names: [String] { entries.map(\.name) }
+    public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
+}
