@@ -25,11 +25,13 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // glibc's malloc.h (mallopt), part of libc6-dev.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // The shared minimal core: tensors, autograd, kernels, layers, data, training, imaging, CLI.
         .target(
             name: "D2L",
-            dependencies: ["CBLAS", "CPNG", "CZlib",
+            dependencies: ["CBLAS", "CPNG", "CZlib", "CMalloc",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimiseInDebug,
             // Float.rounded() and friends lower to libm calls.

@@ -95,8 +95,8 @@ public struct ResolvedSettings: Sendable {
         if settings.batchSize != book.batchSize { d.append("batch size \(settings.batchSize) instead of \(book.batchSize)") }
         if settings.lr != book.lr { d.append("learning rate \(settings.lr) instead of \(book.lr)") }
         if settings.resize != book.resize { d.append("\(settings.resize)×\(settings.resize) images instead of \(book.resize)×\(book.resize)") }
-        if let n = settings.trainLimit { d.append("the first \(n) of 60,000 training images") }
-        if let n = settings.testLimit { d.append("the first \(n) of 10,000 test images") }
+        if let n = settings.trainLimit { d.append("the first \(groupDigits(n)) of 60,000 training images") }
+        if let n = settings.testLimit { d.append("the first \(groupDigits(n)) of 10,000 test images") }
         return d
     }
 
@@ -124,7 +124,7 @@ extension ChapterOptions {
         if let resize { p.resize = resize }
         if let trainLimit { p.trainLimit = trainLimit }
         if let testLimit { p.testLimit = testLimit }
-        let name = full ? "full (the book's settings)" : "quick"
+        let name = full ? "full" : "quick"
         return ResolvedSettings(profileName: name, settings: p, book: book, seed: seed)
     }
 }

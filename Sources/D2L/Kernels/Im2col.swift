@@ -24,6 +24,14 @@ public struct ConvGeometry: Equatable, Sendable {
     public var outPixels: Int { outH * outW }
     /// A 1×1, stride-1, unpadded convolution needs no lowering: x[n] already is (C, H·W).
     public var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
+
+    /// The output columns ox whose input column ix = ox·sw − pw + j lies inside [0, W),
+    /// for kernel column j: the others read padding.
+    func validColumns(kernelColumn j: Int) -> (Int, Int) {
+        let lo = Swift.max(0, (padW - j + strideW - 1) / strideW)
+        let lastIx = width - 1 + padW - j
+        return (lo, lastIx < 0 ? 0 : Swift.min(outW, lastIx / strideW + 1))
+    }
 }
 
 /// Lowers `images` images starting at `x` into `col` (patchSize × images·outPixels).
@@ -34,10 +42,7 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
         for i in 0..<g.kernelH {
             for j in 0..<g.kernelW {
                 let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
-                // Output columns ox whose input column ix = ox·sw − pw + j lies inside [0, W).
-                let oxLo = Swift.max(0, (g.padW - j + g.strideW - 1) / g.strideW)
-                let lastIx = g.width - 1 + g.padW - j
-                let oxHi = lastIx < 0 ? 0 : Swift.min(ow, lastIx / g.strideW + 1)
+                let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
                 for img in 0..<images {
                     let plane = x + (img * g.channels + c) * hw
                     var dst = row + img * p
@@ -72,9 +77,7 @@ func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingI
         for i in 0..<g.kernelH {
             for j in 0..<g.kernelW {
                 let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
-                let oxLo = Swift.max(0, (g.padW - j + g.strideW - 1) / g.strideW)
-                let lastIx = g.width - 1 + g.padW - j
-                let oxHi = lastIx < 0 ? 0 : Swift.min(ow, lastIx / g.strideW + 1)
+                let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
                 if oxLo >= oxHi { continue }
                 for img in 0..<images {
                     let plane = dx + (img * g.channels + c) * hw

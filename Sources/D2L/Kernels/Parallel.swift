@@ -1,3 +1,4 @@
+import CMalloc
 import Dispatch
 
 /// How the kernels use the two (or more) cores.
@@ -15,6 +16,16 @@ public enum Parallel {
         precondition(threads >= 1)
         self.threads = threads
         BLASInfo.setThreads(1)
+        keepFreedMemory()
+    }
+
+    /// Every op allocates its output, and activations of a few MB are freed and allocated
+    /// again at every step. By default glibc hands such blocks back to the kernel (mmap, heap
+    /// trimming), so every step pays page faults and page zeroing in the kernel. Keeping freed
+    /// memory in the process, as PyTorch's caching allocator does, removes that cost.
+    private static func keepFreedMemory() {
+        _ = mallopt(M_MMAP_THRESHOLD, 256 << 20)
+        _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
     }
 
     /// Runs `body(worker)` for worker = 0..<count concurrently (inline when count == 1).
