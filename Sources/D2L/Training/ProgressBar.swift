@@ -6,6 +6,8 @@ import Foundation
 /// When output goes to a file or pipe nothing is drawn; the per-epoch summary still prints.
 public struct ProgressBar {
     public let isInteractive: Bool
+    /// Printed before each line (e.g. which network is training).
+    public var label = ""
     private var lastDraw = ContinuousClock.now
     private let interval = Duration.milliseconds(100)
     private let width = 24
@@ -27,7 +29,7 @@ public struct ProgressBar {
         let line = String(format: "epoch %d/%d %5d/%d [%@] loss %.3f acc %.3f | %@ img/s | ETA %@",
                           epoch, epochs, batch, batches, bar, loss, acc,
                           groupDigits(Int(imagesPerSec)), formatDuration(eta))
-        print("\r\u{1B}[2K" + line, terminator: "")
+        print("\r\u{1B}[2K" + (label.isEmpty ? "" : label + " ") + line, terminator: "")
         fflush(nil)
     }
 

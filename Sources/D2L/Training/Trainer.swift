@@ -56,6 +56,7 @@ public final class Trainer {
         _ = try GradMode.withoutGrad { try net(probe) }
         let sgd = SGD(net.parameters, learningRate: config.learningRate)
         var bar = ProgressBar()
+        bar.label = label
         for epoch in 1...config.epochs {
             net.train()
             let batches = data.train.shuffledBatches(size: config.batchSize, using: &shuffler)
