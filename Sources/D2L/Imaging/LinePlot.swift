@@ -9,8 +9,10 @@ public struct LinePlot {
         public let color: RGB
         /// Draw as a staircase (for empirical CDFs) instead of straight segments.
         public let steps: Bool
-        public init(name: String, points: [(x: Double, y: Double)], color: RGB, steps: Bool = false) {
-            self.name = name; self.points = points; self.color = color; self.steps = steps
+        /// Draw thin and dashed, on top of the solid lines (a second run over the first).
+        public let dashed: Bool
+        public init(name: String, points: [(x: Double, y: Double)], color: RGB, steps: Bool = false, dashed: Bool = false) {
+            self.name = name; self.points = points; self.color = color; self.steps = steps; self.dashed = dashed
         }
     }
 
@@ -57,18 +59,20 @@ public struct LinePlot {
         }
         canvas.frame(x: left, y: top, w: pw + 1, h: ph + 1, .black)
 
-        // Data.
-        for s in series {
+        // Data: solid series first, dashed ones on top.
+        for s in series.filter({ !$0.dashed }) + series.filter(\.dashed) {
             let pts = s.points.map { (px($0.x), py($0.y)) }
+            let thickness = s.dashed ? 1 : 3
             for (a, b) in zip(pts, pts.dropFirst()) {
                 if s.steps {
-                    canvas.line(a.0, a.1, b.0, a.1, s.color, thickness: 2)
-                    canvas.line(b.0, a.1, b.0, b.1, s.color, thickness: 2)
+                    canvas.line(a.0, a.1, b.0, a.1, s.color, thickness: thickness, dashed: s.dashed)
+                    canvas.line(b.0, a.1, b.0, b.1, s.color, thickness: thickness, dashed: s.dashed)
                 } else {
-                    canvas.line(a.0, a.1, b.0, b.1, s.color, thickness: 2)
+                    canvas.line(a.0, a.1, b.0, b.1, s.color, thickness: thickness, dashed: s.dashed)
                 }
             }
-            if pts.count == 1 || !s.steps { for p in pts { canvas.fill(x: p.0 - 2, y: p.1 - 2, w: 5, h: 5, s.color) } }
+            let mark = s.dashed ? 3 : 5
+            if pts.count == 1 || !s.steps { for p in pts { canvas.fill(x: p.0 - mark / 2, y: p.1 - mark / 2, w: mark, h: mark, s.color) } }
         }
 
         // Title, axis labels, legend.
@@ -81,7 +85,11 @@ public struct LinePlot {
         canvas.frame(x: lx, y: ly, w: legendW, h: series.count * 14 + 8, .gray)
         for (i, s) in series.enumerated() {
             let y = ly + 8 + i * 14
-            canvas.fill(x: lx + 6, y: y + 2, w: 18, h: 3, s.color)
+            if s.dashed {
+                canvas.line(lx + 6, y + 3, lx + 24, y + 3, s.color, dashed: true)
+            } else {
+                canvas.fill(x: lx + 6, y: y + 2, w: 18, h: 3, s.color)
+            }
             canvas.text(s.name, x: lx + 28, y: y)
         }
         return canvas
@@ -96,9 +104,9 @@ public struct LinePlot {
         return (lo - pad, hi + pad)
     }
 
-    /// Ticks at 1, 2 or 5 × 10ᵏ steps, about five of them, inside [lo, hi].
+    /// Ticks at 1, 2 or 5 × 10ᵏ steps, about five to eight of them, inside [lo, hi].
     static func ticks(_ lo: Double, _ hi: Double, minStep: Double = 0) -> [Double] {
-        let raw = Swift.max((hi - lo) / 5, minStep)
+        let raw = Swift.max((hi - lo) / 8, minStep)
         let magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
         var t = Foundation.ceil(lo / step) * step
@@ -116,8 +124,9 @@ public struct LinePlot {
     }
 }
 
-/// d2l's training plot: train loss, train acc and test acc per epoch, for one or more runs
-/// (a chapter that trains two networks draws both, the second with dashed colours' partners).
+/// d2l's training plot: train loss, train acc and test acc per epoch. With two runs (a
+/// chapter that trains two versions of a network) the second is drawn dashed in darker
+/// shades of the same colours, on top of the first, so identical curves stay visible.
 public func trainingCurves(_ runs: [(name: String, history: [EpochMetrics])], title: String) -> Canvas {
     var series: [LinePlot.Series] = []
     for (r, run) in runs.enumerated() {
@@ -127,8 +136,10 @@ public func trainingCurves(_ runs: [(name: String, history: [EpochMetrics])], ti
                                             ("train acc", run.history.map(\.trainAcc)),
                                             ("test acc", run.history.map(\.testAcc))]
         for (c, (label, values)) in curves.enumerated() {
+            let base = RGB.palette[c]
+            let color = r == 0 ? base : RGB(base.r / 2, base.g / 2, base.b / 2)
             series.append(LinePlot.Series(name: prefix + label, points: zip(epochs, values).map { ($0, $1) },
-                                          color: RGB.palette[(c + 3 * r) % RGB.palette.count]))
+                                          color: color, dashed: r > 0))
         }
     }
     let losses = runs.flatMap { $0.history.map(\.loss) }.filter(\.isFinite)
