@@ -36,7 +36,7 @@ struct Benchmarks: ParsableCommand {
         var rows: [[String: JSONValue]] = []
         if !json {
             print("OpenBLAS \(BLASInfo.coreName), \(Parallel.threads) threads; sgemm 1024³ with the same threads: \(String(format: "%.1f", ceiling)) GFLOP/s\n")
-            print("model        input/batch   train img/s   infer img/s   fwd MFLOP/img   train GFLOP/s   peak RSS")
+            print("model              input/batch   train img/s   infer img/s   fwd MFLOP/img   train GFLOP/s   peak RSS")
         }
         for name in names {
             let e = ModelCatalog.entry(name)!
@@ -49,7 +49,7 @@ struct Benchmarks: ParsableCommand {
                          "sgemm_gflops": .number(ceiling), "peak_rss_bytes": .number(Double(peakRSS())),
                          "threads": .number(Double(Parallel.threads))])
             if !json {
-                print(String(format: "%-12@ %4d/%-8d %11.1f %13.1f %15.2f %15.1f %8.2f GiB", name, e.input, batch,
+                print(String(format: "%-18@ %4d/%-8d %11.1f %13.1f %15.2f %15.1f %8.2f GiB", name, e.input, batch,
                              r.train, r.infer, Double(r.flops) / 1e6, trainGflops, Double(peakRSS()) / 1_073_741_824))
             }
         }
