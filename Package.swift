@@ -6,12 +6,18 @@ import PackageDescription
 // unsafe flags because this is a root package.
 let optimiseInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
+let chapterDependencies: [Target.Dependency] = [
+    "D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
 let package = Package(
     name: "ModernCNNs",
     products: [
         .library(name: "D2L", targets: ["D2L"]),
         .library(name: "Models", targets: ["Models"]),
         .executable(name: "Chapter7_5_BatchNorm", targets: ["Chapter7_5_BatchNorm"]),
+        .executable(name: "Chapter7_6_ResNet", targets: ["Chapter7_6_ResNet"]),
+        .executable(name: "Chapter7_7_DenseNet", targets: ["Chapter7_7_DenseNet"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
     ],
     dependencies: [
@@ -25,13 +31,13 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        // glibc's malloc.h (mallopt), part of libc6-dev.
-        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        // glibc's malloc.h and stdio.h (mallopt, setvbuf), part of libc6-dev.
+        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
 
         // The shared minimal core: tensors, autograd, kernels, layers, data, training, imaging, CLI.
         .target(
             name: "D2L",
-            dependencies: ["CBLAS", "CPNG", "CZlib", "CMalloc",
+            dependencies: ["CBLAS", "CPNG", "CZlib", "CSystem",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimiseInDebug,
             // Float.rounded() and friends lower to libm calls.
@@ -41,15 +47,19 @@ let package = Package(
         .target(name: "Models", dependencies: ["D2L"], swiftSettings: optimiseInDebug),
 
         // One executable per section of the chapter.
-        .executableTarget(name: "Chapter7_5_BatchNorm",
-                          dependencies: ["D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .executableTarget(name: "Chapter7_5_BatchNorm", dependencies: chapterDependencies,
                           path: "Chapters/Chapter7_5_BatchNorm"),
+        .executableTarget(name: "Chapter7_6_ResNet", dependencies: chapterDependencies,
+                          path: "Chapters/Chapter7_6_ResNet"),
+        .executableTarget(name: "Chapter7_7_DenseNet", dependencies: chapterDependencies,
+                          path: "Chapters/Chapter7_7_DenseNet"),
 
         // `swift run -c release Benchmarks`: speed of every chapter model on synthetic data.
         .executableTarget(name: "Benchmarks", dependencies: [
             "D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "D2LTests", dependencies: ["D2L", "Models", "CZlib"]),
-        .testTarget(name: "ChapterTests", dependencies: ["D2L", "Chapter7_5_BatchNorm"]),
+        .testTarget(name: "ChapterTests",
+                    dependencies: ["D2L", "Chapter7_5_BatchNorm", "Chapter7_6_ResNet", "Chapter7_7_DenseNet"]),
     ]
 )

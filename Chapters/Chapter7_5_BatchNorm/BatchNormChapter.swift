@@ -76,22 +76,13 @@ struct BatchNormChapter {
     // MARK: Training both versions
 
     func train(data: FashionMNIST, summary: LayerSummary) throws {
-        let cfg = settings.train
-        print("Training with lr \(cfg.learningRate), batch size \(cfg.batchSize), \(cfg.epochs) epochs, "
-              + "\(cfg.resize)×\(cfg.resize) images, Xavier initialisation, plain SGD (\(settings.profileName) profile).")
-        let trimmed = settings.differencesFromBook
-        if trimmed.isEmpty {
-            print("These are the book's settings (zh 2.0.0).\n")
-        } else {
-            print("Differs from the book: \(trimmed.joined(separator: "; ")). `--full` runs the book's settings.\n")
-        }
+        run.announce(settings)
 
         Random.seed(settings.seed)
         let scratch = bnLeNetScratch()
         scratch.initialize(.xavierUniform)
-        let scratchTrainer = Trainer(net: scratch, data: data, config: cfg, label: "scratch")
-        try fit(scratchTrainer, key: "scratch", others: [])
-        print(scratchTrainer.resultLines)
+        let title = "LeNet with batch normalization"
+        let scratchTrainer = try run.train(scratch, data: data, settings: settings, title: title, key: "scratch", labelled: true)
         print("(the book, zh 2.0.0 on a V100 GPU: loss 0.273, train acc 0.899, test acc 0.807)\n")
 
         let first = scratch.layers[1] as! ScratchBatchNorm
@@ -111,67 +102,21 @@ struct BatchNormChapter {
         Random.seed(settings.seed)
         let concise = bnLeNet()
         concise.initialize(.xavierUniform)
-        let conciseTrainer = Trainer(net: concise, data: data, config: cfg, label: "concise")
-        try fit(conciseTrainer, key: "concise", others: [("scratch", scratchTrainer.history)])
-        print(conciseTrainer.resultLines)
+        let conciseTrainer = try run.train(concise, data: data, settings: settings, title: title, key: "concise",
+                                           labelled: true, earlier: [(name: "scratch", history: scratchTrainer.history)])
         print("(the book, zh 2.0.0 on a V100 GPU: loss 0.267, train acc 0.902, test acc 0.708)\n")
 
         try compareImplementations(data: data)
 
         Narration.section("Pictures")
-        let (testImage, testLabel) = data.test.batch(data.test.batches(size: 1)[0], resize: BilinearResize(from: data.test.height, to: cfg.resize))
-        let conv1 = (concise.layers[0] as! Conv2d).weight!
-        try filterGrid(conv1, title: "LeNet+BN: first convolution, \(conv1.shape[0]) filters 5x5")
-            .writePNG(to: run.path("filters.png"))
-        try featureMapGrid(input: testImage, stages: try stages(of: concise, for: testImage),
-                           title: "A test image (\(FashionMNIST.classNames[Int(testLabel[0])])) through LeNet+BN")
-            .writePNG(to: run.path("feature-maps.png"))
-        try writeCurves([("scratch", scratchTrainer.history), ("concise", conciseTrainer.history)])
+        Narration.say("The first convolution's filters, and one test image after each stage of the convolutional part.")
+        try run.drawPictures(net: concise, firstConv: concise.layers[0] as! Conv2d,
+                             stageNames: [2: "conv1+BN+sigmoid", 3: "avg pool 1", 6: "conv2+BN+sigmoid", 7: "avg pool 2"],
+                             data: data, settings: settings, modelName: "LeNet+BN")
         run.metrics.examplesPerSec = conciseTrainer.examplesPerSec
         run.metrics.results["examples_per_sec_scratch"] = .number(scratchTrainer.examplesPerSec)
         run.metrics.results["examples_per_sec_concise"] = .number(conciseTrainer.examplesPerSec)
-        try run.writeMetrics(status: "finished")
-        for file in ["filters.png", "feature-maps.png", "training-curves.png", "metrics.json"] {
-            print("wrote \(run.path(file))")
-        }
-        print(String(format: "\ntotal wall time %.1f s", run.wallSeconds))
-    }
-
-    /// Trains, writing metrics and curves after every epoch; on divergence keeps what was written.
-    private func fit(_ trainer: Trainer, key: String, others: [(String, [EpochMetrics])]) throws {
-        do {
-            try trainer.fit { _ in
-                run.metrics.results["history_" + key] = .array(trainer.history.map(epochJSON))
-                run.metrics.epochs = trainer.history
-                try writeCurves(others + [(key, trainer.history)])
-                try run.writeMetrics()
-            }
-        } catch let e as DivergenceError {
-            try? run.writeMetrics(status: "diverged")
-            throw e
-        }
-        run.metrics.results["examples_per_sec_" + key] = .number(trainer.examplesPerSec)
-    }
-
-    private func writeCurves(_ runs: [(String, [EpochMetrics])]) throws {
-        try trainingCurves(runs.map { (name: $0.0, history: $0.1) }, title: "LeNet with batch normalization")
-            .writePNG(to: run.path("training-curves.png"))
-    }
-
-    /// Activations of one image after each sigmoid and pooling of the convolutional part.
-    private func stages(of net: Sequential, for image: Tensor) throws -> [(String, Tensor)] {
-        net.eval()
-        defer { net.train() }
-        var x = image
-        var out: [(String, Tensor)] = []
-        let names = [2: "conv1+BN+sigmoid", 3: "avg pool 1", 6: "conv2+BN+sigmoid", 7: "avg pool 2"]
-        try GradMode.withoutGrad {
-            for (i, layer) in net.layers.enumerated() where i <= 7 {
-                x = try layer(x)
-                if let name = names[i] { out.append((name, x)) }
-            }
-        }
-        return out
+        try run.finish()
     }
 
     // MARK: Scratch vs fused, number by number
@@ -190,11 +135,6 @@ struct BatchNormChapter {
         for line in cmp.lines { print(line) }
         print()
         run.metrics.results["bn_compare"] = .object(cmp.json)
-    }
-
-    private func epochJSON(_ m: EpochMetrics) -> JSONValue {
-        .object(["epoch": .number(Double(m.epoch)), "loss": .number(m.loss), "train_acc": .number(m.trainAcc),
-                 "test_acc": .number(m.testAcc), "train_seconds": .number(m.trainSeconds)])
     }
 }
 

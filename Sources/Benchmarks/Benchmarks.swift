@@ -17,6 +17,9 @@ struct Benchmarks: ParsableCommand {
     @Option(help: "Batch size (default: the book's for each model).")
     var batchSize: Int?
 
+    @Option(help: "Input size (default: the book's for each model).")
+    var input: Int?
+
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
@@ -39,7 +42,8 @@ struct Benchmarks: ParsableCommand {
             print("model              input/batch   train img/s   infer img/s   fwd MFLOP/img   train GFLOP/s   peak RSS")
         }
         for name in names {
-            let e = ModelCatalog.entry(name)!
+            var e = ModelCatalog.entry(name)!
+            if let input { e = ModelCatalog.Entry(name: e.name, input: input, batch: e.batch, make: e.make) }
             let batch = batchSize ?? e.batch
             let r = try measure(e, batch: batch)
             let trainGflops = r.train * Double(r.flops) * 3 / 1e9

@@ -8,11 +8,16 @@ public enum ModelCatalog {
         public let input: Int
         public let batch: Int
         public let make: @Sendable () -> Module
+        public init(name: String, input: Int, batch: Int, make: @escaping @Sendable () -> Module) {
+            self.name = name; self.input = input; self.batch = batch; self.make = make
+        }
     }
 
     public static let entries: [Entry] = [
         Entry(name: "bn_lenet", input: 28, batch: 256, make: { bnLeNet() }),
         Entry(name: "bn_lenet_scratch", input: 28, batch: 256, make: { bnLeNetScratch() }),
+        Entry(name: "resnet18", input: 96, batch: 256, make: { resNet18() }),
+        Entry(name: "densenet", input: 96, batch: 256, make: { denseNet() }),
     ]
 
     public static var names: [String] { entries.map(\.name) }

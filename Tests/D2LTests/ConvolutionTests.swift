@@ -32,6 +32,8 @@ extension CoreTests {
         }
         static let cases: [Case] = [
             Case(n: 2, c: 3, h: 7, k: 4, kernel: 3, stride: 1, pad: 1, groups: 1),
+            Case(n: 2, c: 2, h: 19, k: 3, kernel: 3, stride: 2, pad: 1, groups: 1),   // wide rows: the row-copy path
+            Case(n: 2, c: 2, h: 12, k: 3, kernel: 3, stride: 1, pad: 1, groups: 1),
             Case(n: 3, c: 2, h: 9, k: 5, kernel: 3, stride: 2, pad: 1, groups: 1),
             Case(n: 2, c: 4, h: 8, k: 6, kernel: 3, stride: 1, pad: 1, groups: 2),
             Case(n: 2, c: 3, h: 6, k: 4, kernel: 1, stride: 1, pad: 0, groups: 1),
@@ -57,7 +59,7 @@ extension CoreTests {
             #expect(maxAbsDiff(y.data, expected) < 1e-4, "\(t)")
         }
 
-        @Test(arguments: cases.prefix(9), [1, 2])
+        @Test(arguments: cases.prefix(11), [1, 2])
         func gradientsMatchFiniteDifferences(_ t: Case, threads: Int) throws {
             Parallel.configure(threads: threads)
             defer { Parallel.configure(threads: 1) }

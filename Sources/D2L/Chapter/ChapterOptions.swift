@@ -91,7 +91,7 @@ public struct ResolvedSettings: Sendable {
     /// How this run differs from the book's configuration, one phrase per difference.
     public var differencesFromBook: [String] {
         var d: [String] = []
-        if settings.epochs != book.epochs { d.append("\(settings.epochs) epochs instead of \(book.epochs)") }
+        if settings.epochs != book.epochs { d.append("\(settings.epochs) epoch\(settings.epochs == 1 ? "" : "s") instead of \(book.epochs)") }
         if settings.batchSize != book.batchSize { d.append("batch size \(settings.batchSize) instead of \(book.batchSize)") }
         if settings.lr != book.lr { d.append("learning rate \(settings.lr) instead of \(book.lr)") }
         if settings.resize != book.resize { d.append("\(settings.resize)×\(settings.resize) images instead of \(book.resize)×\(book.resize)") }

@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 
 /// What every chapter does around its narration: the start-up banner (build mode, threads,
@@ -14,6 +15,7 @@ public final class ChapterRun {
     public init(name: String, options: ChapterOptions, settings: ResolvedSettings) throws {
         self.name = name
         self.options = options
+        d2l_line_buffer_stdout()   // epoch lines reach a log file or `tee` as they happen
         outDir = options.outDir ?? "out/\(name)"
         Parallel.configure(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
         Random.seed(options.seed)

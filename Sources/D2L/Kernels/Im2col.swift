@@ -36,6 +36,7 @@ public struct ConvGeometry: Equatable, Sendable {
 
 /// Lowers `images` images starting at `x` into `col` (patchSize × images·outPixels).
 func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    if g.outW < 8 { return im2colSmall(x, images: images, g, into: col) }
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
     let ld = images * p
     for c in 0..<g.channels {
@@ -69,8 +70,29 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
     }
 }
 
+/// The same lowering for small feature maps (output narrower than 8), where per-row loop
+/// overhead would dominate: each kernel tap gets a table of input offsets (−1 for padding)
+/// for the OH·OW output positions, and every channel and image is a gather through it.
+private func im2colSmall(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    let p = g.outPixels, hw = g.height * g.width, ld = images * p
+    for i in 0..<g.kernelH {
+        for j in 0..<g.kernelW {
+            g.inputOffsets(tap: i, j).withUnsafeBufferPointer { t in
+                for c in 0..<g.channels {
+                    let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+                    for img in 0..<images {
+                        let plane = x + (img * g.channels + c) * hw, dst = row + img * p
+                        for q in 0..<p { dst[q] = t[q] >= 0 ? plane[t[q]] : 0 }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Adds the column matrix back onto `images` images at `dx` (the adjoint of `im2col`).
 func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
+    if g.outW < 8 { return col2imSmall(col, images: images, g, addingInto: dx) }
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
     let ld = images * p
     for c in 0..<g.channels {
@@ -93,5 +115,38 @@ func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingI
                 }
             }
         }
+    }
+}
+
+/// The adjoint of `im2colSmall`: scatter-adds every column entry through the offset table.
+private func col2imSmall(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
+    let p = g.outPixels, hw = g.height * g.width, ld = images * p
+    for i in 0..<g.kernelH {
+        for j in 0..<g.kernelW {
+            g.inputOffsets(tap: i, j).withUnsafeBufferPointer { t in
+                for c in 0..<g.channels {
+                    let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+                    for img in 0..<images {
+                        let plane = dx + (img * g.channels + c) * hw, src = row + img * p
+                        for q in 0..<p where t[q] >= 0 { plane[t[q]] += src[q] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension ConvGeometry {
+    /// For kernel tap (i, j): the offset in the input plane that each output position
+    /// oy·OW + ox reads, or −1 where it reads padding.
+    func inputOffsets(tap i: Int, _ j: Int) -> [Int] {
+        var table = [Int](repeating: -1, count: outPixels)
+        for oy in 0..<outH {
+            for ox in 0..<outW {
+                let iy = oy * strideH - padH + i, ix = ox * strideW - padW + j
+                if iy >= 0 && iy < height && ix >= 0 && ix < width { table[oy * outW + ox] = iy * width + ix }
+            }
+        }
+        return table
     }
 }

@@ -1,4 +1,4 @@
-import CMalloc
+import CSystem
 import Dispatch
 
 /// How the kernels use the two (or more) cores.

@@ -1,0 +1,88 @@
+import Foundation
+
+/// The parts of a chapter that train a network and draw it: the settings line, training with
+/// metrics and curves written after every epoch, the book's result lines, and pictures.
+extension ChapterRun {
+    /// Prints the training settings and, honestly, how they differ from the book.
+    public func announce(_ settings: ResolvedSettings, initialisation: String = "Xavier initialisation") {
+        let c = settings.train
+        print("Training with lr \(c.learningRate), batch size \(c.batchSize), \(c.epochs) epoch\(c.epochs == 1 ? "" : "s"), "
+              + "\(c.resize)×\(c.resize) images, \(initialisation), plain SGD (\(settings.profileName) profile).")
+        let trimmed = settings.differencesFromBook
+        if trimmed.isEmpty {
+            print("These are the book's settings (zh 2.0.0).\n")
+        } else {
+            print("Differs from the book: \(trimmed.joined(separator: "; ")). `--full` runs the book's settings.\n")
+        }
+    }
+
+    /// Trains `net`, writing metrics.json and training-curves.png after every epoch so an
+    /// interrupted or diverged run keeps what it finished; then prints the book's result lines.
+    /// - Parameters:
+    ///   - key: the run's name in metrics.json (and the curve label when `earlier` is not empty).
+    ///   - earlier: finished runs to draw in the same training-curves.png.
+    ///   - labelled: print `key` in front of the progress and epoch lines (when a chapter trains several nets).
+    @discardableResult
+    public func train(_ net: Module, data: FashionMNIST, settings: ResolvedSettings, title: String,
+                      key: String = "", labelled: Bool = false,
+                      earlier: [(name: String, history: [EpochMetrics])] = []) throws -> Trainer {
+        let trainer = Trainer(net: net, data: data, config: settings.train, label: labelled ? key : "")
+        let historyKey = key.isEmpty ? "history" : "history_" + key
+        do {
+            try trainer.fit { _ in
+                metrics.epochs = trainer.history
+                metrics.examplesPerSec = trainer.examplesPerSec
+                metrics.results[historyKey] = .array(trainer.history.map(\.json))
+                try trainingCurves(earlier + [(name: key, history: trainer.history)], title: title)
+                    .writePNG(to: path("training-curves.png"))
+                try writeMetrics()
+            }
+        } catch let e as DivergenceError {
+            try? writeMetrics(status: "diverged")
+            throw e
+        }
+        print(trainer.resultLines)
+        return trainer
+    }
+
+    /// Writes filters.png (the first convolution's filters) and feature-maps.png (the first
+    /// test image after each of the given top-level layers of `net`, in evaluation mode).
+    public func drawPictures(net: Sequential, firstConv: Conv2d, stageNames: [Int: String], data: FashionMNIST,
+                             settings: ResolvedSettings, modelName: String) throws {
+        let resize = BilinearResize(from: data.test.height, to: settings.train.resize)
+        let (image, label) = data.test.batch(data.test.batches(size: 1)[0], resize: resize)
+        guard let w = firstConv.weight else { return }
+        try filterGrid(w, title: "\(modelName): first convolution, \(w.shape[0]) filters \(w.shape[2])x\(w.shape[3])")
+            .writePNG(to: path("filters.png"))
+        let wasTraining = net.isTraining
+        net.eval()
+        defer { net.train(wasTraining) }
+        var stages: [(String, Tensor)] = []
+        var x = image
+        try GradMode.withoutGrad {
+            for (i, layer) in net.layers.enumerated() where i <= (stageNames.keys.max() ?? -1) {
+                x = try layer(x)
+                if let name = stageNames[i], x.rank == 4 { stages.append((name, x)) }
+            }
+        }
+        try featureMapGrid(input: image, stages: stages,
+                           title: "A test image (\(FashionMNIST.classNames[Int(label[0])])) through \(modelName)")
+            .writePNG(to: path("feature-maps.png"))
+    }
+
+    /// Finishes the run: marks metrics.json finished and lists what was written.
+    public func finish(files: [String] = ["filters.png", "feature-maps.png", "training-curves.png", "metrics.json"]) throws {
+        try writeMetrics(status: "finished")
+        Narration.section("Files")
+        for file in files { print("wrote \(path(file))") }
+        print(String(format: "\ntotal wall time %.1f s", wallSeconds))
+    }
+}
+
+extension EpochMetrics {
+    /// The epoch as a JSON object (for histories inside `results`).
+    public var json: JSONValue {
+        .object(["epoch": .number(Double(epoch)), "loss": .number(loss), "train_acc": .number(trainAcc),
+                 "test_acc": .number(testAcc), "train_seconds": .number(trainSeconds)])
+    }
+}

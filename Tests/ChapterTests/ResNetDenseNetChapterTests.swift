@@ -1,0 +1,54 @@
+import D2L
+import Foundation
+import Testing
+
+/// Chapters 7.6 and 7.7 run as a learner would: printouts, then a short real-data run.
+@Suite(.serialized) struct ResNetDenseNetChapterTests {
+    @Test func resNetSummaryMatchesTheBook() throws {
+        let r = try ChapterRunner.run("Chapter7_6_ResNet", ["--summary-only"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("Residual(3) on X of shape [4, 3, 6, 6] gives [4, 3, 6, 6]"))
+        #expect(r.stdout.contains("Residual(6, use1x1Conv: true, strides: 2) on the same X gives [4, 6, 3, 3]"))
+        #expect(r.stdout.contains("""
+        Sequential output shape:\t[1, 64, 56, 56]
+        Sequential output shape:\t[1, 64, 56, 56]
+        Sequential output shape:\t[1, 128, 28, 28]
+        Sequential output shape:\t[1, 256, 14, 14]
+        Sequential output shape:\t[1, 512, 7, 7]
+        AdaptiveAvgPool2d output shape:\t[1, 512, 1, 1]
+        Flatten output shape:\t[1, 512]
+        Linear output shape:\t[1, 10]
+        """))
+        #expect(r.stdout.contains("11,178,378 parameters"))
+    }
+
+    @Test func denseNetSummary() throws {
+        let r = try ChapterRunner.run("Chapter7_7_DenseNet", ["--summary-only", "--full"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("on X of shape [4, 3, 8, 8] gives [4, 23, 8, 8]"))
+        #expect(r.stdout.contains("transitionBlock(10) on that gives [4, 10, 4, 4]"))
+        #expect(r.stdout.contains("DenseBlock output shape:\t[1, 248, 3, 3]"))
+        #expect(r.stdout.contains("758,226 parameters"))
+    }
+
+    @Test(arguments: ["Chapter7_6_ResNet", "Chapter7_7_DenseNet"])
+    func endToEndOnASubset(chapter: String) throws {
+        let out = ChapterRunner.temporaryFolder("e2e-\(chapter)")
+        let r = try ChapterRunner.run(chapter, ["--train-limit", "3000", "--test-limit", "1000", "--batch-size", "64",
+                                                "--out-dir", out])
+        #expect(r.status == 0, "\(r.all)")
+        let result = r.stdout.split(separator: "\n").first { $0.hasPrefix("loss ") && $0.contains("test acc") }
+        let testAcc = result.flatMap { Double($0.split(separator: " ").last!) } ?? 0
+        #expect(testAcc > 0.4, "\(r.stdout)")      // chance is 0.1
+        #expect(r.stdout.contains("Differs from the book: 1 epoch instead of 10; batch size 64 instead of 256"))
+        #expect(r.stdout.contains("examples/sec on cpu"))
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        #expect(metrics["status"] as? String == "finished")
+        let filters = try readPNG(path: out + "/filters.png")
+        #expect(filters.width > 600)          // 64 tiles of 7×7 scaled up
+        for png in ["feature-maps.png", "training-curves.png"] {
+            let image = try readPNG(path: out + "/" + png)
+            #expect(image.width > 100 && image.height > 100, "\(png)")
+        }
+    }
+}
