@@ -34,6 +34,8 @@ extension CoreTests {
             Case(n: 2, c: 3, h: 7, k: 4, kernel: 3, stride: 1, pad: 1, groups: 1),
             Case(n: 2, c: 2, h: 19, k: 3, kernel: 3, stride: 2, pad: 1, groups: 1),   // wide rows: the row-copy path
             Case(n: 2, c: 2, h: 12, k: 3, kernel: 3, stride: 1, pad: 1, groups: 1),
+            Case(n: 3, c: 4, h: 1, k: 5, kernel: 3, stride: 1, pad: 1, groups: 1),    // 1×1 map: only the centre tap is live
+            Case(n: 2, c: 4, h: 2, k: 4, kernel: 5, stride: 1, pad: 2, groups: 2),    // 2×2 map: taps 1…3 of 0…4 per axis
             Case(n: 3, c: 2, h: 9, k: 5, kernel: 3, stride: 2, pad: 1, groups: 1),
             Case(n: 2, c: 4, h: 8, k: 6, kernel: 3, stride: 1, pad: 1, groups: 2),
             Case(n: 2, c: 3, h: 6, k: 4, kernel: 1, stride: 1, pad: 0, groups: 1),
@@ -59,7 +61,7 @@ extension CoreTests {
             #expect(maxAbsDiff(y.data, expected) < 1e-4, "\(t)")
         }
 
-        @Test(arguments: cases.prefix(11), [1, 2])
+        @Test(arguments: cases.prefix(13), [1, 2])
         func gradientsMatchFiniteDifferences(_ t: Case, threads: Int) throws {
             Parallel.configure(threads: threads)
             defer { Parallel.configure(threads: 1) }
@@ -70,7 +72,16 @@ extension CoreTests {
             try checkGradients([x, w, b]) { conv2d(x, weight: w, bias: b, cfg) }
         }
 
-        @Test func chunkedBackwardMatchesSingleImages() throws {
+        @Test func liveTaps() {
+        let g = ConvGeometry(channels: 1, height: 1, width: 1, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
+        #expect(g.taps == [4] && g.isCompact && g.patchSize == 1)
+        let h = ConvGeometry(channels: 2, height: 2, width: 2, kernel: (5, 5), stride: (1, 1), padding: (2, 2))
+        #expect(h.taps == [6, 7, 8, 11, 12, 13, 16, 17, 18])
+        let full = ConvGeometry(channels: 3, height: 6, width: 6, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
+        #expect(!full.isCompact && full.patchSize == 27)
+    }
+
+    @Test func chunkedBackwardMatchesSingleImages() throws {
             // The weight gradient of a 40-image batch equals the sum over 40 one-image batches.
             let x = randomTensor([40, 4, 3, 3], seed: 7), w = randomTensor([6, 2, 3, 3], seed: 8)
             let cfg = Conv2dConfig(stride: (1, 1), padding: (1, 1), groups: 2)

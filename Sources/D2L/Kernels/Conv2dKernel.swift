@@ -9,6 +9,8 @@
 /// give wide GEMMs. A 1×1 stride-1 convolution with G = 1 multiplies x[n] directly.
 /// Backward recomputes the columns (cheaper than keeping them) and computes
 ///   ∂W += ∂Y_chunk · colᵀ,   ∂col = Wᵀ · ∂Y_chunk → col2im → ∂x,   ∂b += Σ ∂Y.
+/// On maps so small that some kernel taps only ever read padding, W is first gathered to the
+/// live taps (`ConvGeometry.taps`) and ∂W is scattered back; the skipped products are zeros.
 public struct Conv2dConfig: Equatable, Sendable {
     public var stride: (Int, Int)
     public var padding: (Int, Int)
@@ -32,6 +34,8 @@ private struct ChunkPlan {
 
     var kPerGroup: Int { outChannels / groups }
     var patchPerGroup: Int { geometry.patchSize / groups }
+    /// Values of the weight matrix the GEMMs use: K × (C/groups · live taps).
+    var weightCount: Int { outChannels * patchPerGroup }
     var colSize: Int { geometry.patchSize * imagesPerChunk * geometry.outPixels }
     var blockSize: Int { outChannels * imagesPerChunk * geometry.outPixels }
     /// x[n] can serve as the column matrix directly.
@@ -56,7 +60,8 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
     var y = [Float](repeating: 0, count: n * k * p)
 
     let scratch = Workspace.buffers(workers: workers.count, sizes: [plan.direct ? 1 : plan.colSize, plan.blockSize])
-    x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
+    let gemmWeight = liveTapWeights(weight, g)
+    x.data.withUnsafeBufferPointer { px in gemmWeight.withUnsafeBufferPointer { pw in
     y.withUnsafeMutableBufferPointer { py in
         let xs = px.baseAddress!, ws = pw.baseAddress!, ys = py.baseAddress!
         let bs: [Float]? = bias?.data
@@ -94,20 +99,31 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
     return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs) { out in
-        conv2dBackward(x: x, weight: weight, bias: bias, dy: out.grad!, plan: plan, workers: workers)
+        conv2dBackward(x: x, weight: weight, gemmWeight: gemmWeight, bias: bias, dy: out.grad!, plan: plan, workers: workers)
     }
 }
 
-private func conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor?, dy: [Float], plan: ChunkPlan, workers: [Range<Int>]) {
+/// The weights as the GEMMs see them: (K, C/groups · T) for the live taps. The weight tensor
+/// itself when every tap is live.
+private func liveTapWeights(_ weight: Tensor, _ g: ConvGeometry) -> [Float] {
+    guard g.isCompact else { return weight.data }
+    let taps = g.taps, full = g.kernelH * g.kernelW, rows = weight.shape[0] * weight.shape[1]
+    var out = [Float](repeating: 0, count: rows * taps.count)
+    for r in 0..<rows { for (t, tap) in taps.enumerated() { out[r * taps.count + t] = weight.data[r * full + tap] } }
+    return out
+}
+
+private func conv2dBackward(x: Tensor, weight: Tensor, gemmWeight: [Float], bias: Tensor?, dy: [Float],
+                            plan: ChunkPlan, workers: [Range<Int>]) {
     let g = plan.geometry, k = plan.outChannels, p = g.outPixels, groups = plan.groups
-    let wCount = weight.count
+    let wCount = plan.weightCount
     let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
     // Per worker: column matrix, gathered ∂Y block, partial ∂W, partial ∂b.
     let scratch = Workspace.buffers(workers: workers.count,
                                     sizes: [plan.colSize, plan.blockSize, wCount, k])
     // Workers write ∂x of disjoint image ranges.
     func run(_ dxStore: UnsafeMutablePointer<Float>?) {
-    x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
+    x.data.withUnsafeBufferPointer { px in gemmWeight.withUnsafeBufferPointer { pw in
     dy.withUnsafeBufferPointer { pdy in
         let xs = px.baseAddress!, ws = pw.baseAddress!, dys = pdy.baseAddress!
         Parallel.run(workers.count) { w in
@@ -159,8 +175,17 @@ private func conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor?, dy: [Float
     if needX { x.withGradBuffer { run($0.baseAddress!) } } else { run(nil) }
     // Reduce the workers' partial sums in a fixed order (deterministic for a thread count).
     if needW {
+        // With compact taps, row r's live-tap entries go back to their place in (kh·kw).
+        let taps = g.taps, full = g.kernelH * g.kernelW, rows = wCount / taps.count
         weight.withGradBuffer { gw in
-            for w in 0..<workers.count { let s = scratch[w][2]; for i in 0..<wCount { gw[i] += s[i] } }
+            for w in 0..<workers.count {
+                let s = scratch[w][2]
+                if g.isCompact {
+                    for r in 0..<rows { for (t, tap) in taps.enumerated() { gw[r * full + tap] += s[r * taps.count + t] } }
+                } else {
+                    for i in 0..<wCount { gw[i] += s[i] }
+                }
+            }
         }
     }
     if needB, let bias {

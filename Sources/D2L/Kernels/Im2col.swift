@@ -1,7 +1,8 @@
 /// im2col / col2im: the lowering that turns a convolution into one matrix product.
 ///
 /// For `images` consecutive images of shape (C, H, W) the column matrix has
-/// C·kh·kw rows, row r = (c, i, j), and images·OH·OW columns, column = img·OH·OW + oy·OW + ox:
+/// C·T rows for the T live kernel taps (T = kh·kw unless the map is tiny), row r = (c, tap),
+/// and images·OH·OW columns, column = img·OH·OW + oy·OW + ox:
 ///   col[r, col] = x[img, c, oy·sh − ph + i, ox·sw − pw + j]   (0 outside the image).
 /// `col2im` is its adjoint: it adds every column entry back onto the pixel it came from.
 public struct ConvGeometry: Equatable, Sendable {
@@ -10,16 +11,32 @@ public struct ConvGeometry: Equatable, Sendable {
     public let strideH: Int, strideW: Int
     public let padH: Int, padW: Int
 
+    /// The kernel taps t = i·kw + j that read at least one real pixel for some output. On
+    /// maps smaller than the kernel's reach (a 3×3 kernel on a 1×1 map) the others only ever
+    /// multiply padding zeros, so they are left out of the column matrix and the GEMMs.
+    public let taps: [Int]
+
     public init(channels: Int, height: Int, width: Int, kernel: (Int, Int),
                 stride: (Int, Int), padding: (Int, Int)) {
         self.channels = channels; self.height = height; self.width = width
         (kernelH, kernelW) = kernel; (strideH, strideW) = stride; (padH, padW) = padding
+        let outH = (height + 2 * padding.0 - kernel.0) / stride.0 + 1
+        let outW = (width + 2 * padding.1 - kernel.1) / stride.1 + 1
+        func reaches(_ tap: Int, _ out: Int, _ stride: Int, _ pad: Int, _ size: Int) -> Bool {
+            (0..<Swift.max(out, 0)).contains { let at = $0 * stride - pad + tap; return at >= 0 && at < size }
+        }
+        taps = (0..<(kernel.0 * kernel.1)).filter { t in
+            reaches(t / kernel.1, outH, stride.0, padding.0, height) && reaches(t % kernel.1, outW, stride.1, padding.1, width)
+        }
     }
+
+    /// Whether some taps are left out (the weights must then be gathered to the live taps).
+    public var isCompact: Bool { taps.count < kernelH * kernelW }
 
     public var outH: Int { (height + 2 * padH - kernelH) / strideH + 1 }
     public var outW: Int { (width + 2 * padW - kernelW) / strideW + 1 }
-    /// Rows of the column matrix: C·kh·kw.
-    public var patchSize: Int { channels * kernelH * kernelW }
+    /// Rows of the column matrix: C · (live taps).
+    public var patchSize: Int { channels * taps.count }
     /// Columns contributed by one image: OH·OW.
     public var outPixels: Int { outH * outW }
     /// A 1×1, stride-1, unpadded convolution needs no lowering: x[n] already is (C, H·W).
@@ -40,9 +57,10 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
     let ld = images * p
     for c in 0..<g.channels {
-        for i in 0..<g.kernelH {
-            for j in 0..<g.kernelW {
-                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+        for (t, tap) in g.taps.enumerated() {
+            let i = tap / g.kernelW, j = tap % g.kernelW
+            do {
+                let row = col + (c * g.taps.count + t) * ld
                 let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
                 for img in 0..<images {
                     let plane = x + (img * g.channels + c) * hw
@@ -75,11 +93,11 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
 /// for the OH·OW output positions, and every channel and image is a gather through it.
 private func im2colSmall(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
     let p = g.outPixels, hw = g.height * g.width, ld = images * p
-    for i in 0..<g.kernelH {
-        for j in 0..<g.kernelW {
-            g.inputOffsets(tap: i, j).withUnsafeBufferPointer { t in
+    for (tapIndex, tap) in g.taps.enumerated() {
+        do {
+            g.inputOffsets(tap: tap / g.kernelW, tap % g.kernelW).withUnsafeBufferPointer { t in
                 for c in 0..<g.channels {
-                    let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+                    let row = col + (c * g.taps.count + tapIndex) * ld
                     for img in 0..<images {
                         let plane = x + (img * g.channels + c) * hw, dst = row + img * p
                         for q in 0..<p { dst[q] = t[q] >= 0 ? plane[t[q]] : 0 }
@@ -96,9 +114,10 @@ func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingI
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
     let ld = images * p
     for c in 0..<g.channels {
-        for i in 0..<g.kernelH {
-            for j in 0..<g.kernelW {
-                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+        for (t, tap) in g.taps.enumerated() {
+            let i = tap / g.kernelW, j = tap % g.kernelW
+            do {
+                let row = col + (c * g.taps.count + t) * ld
                 let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
                 if oxLo >= oxHi { continue }
                 for img in 0..<images {
@@ -121,11 +140,11 @@ func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingI
 /// The adjoint of `im2colSmall`: scatter-adds every column entry through the offset table.
 private func col2imSmall(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
     let p = g.outPixels, hw = g.height * g.width, ld = images * p
-    for i in 0..<g.kernelH {
-        for j in 0..<g.kernelW {
-            g.inputOffsets(tap: i, j).withUnsafeBufferPointer { t in
+    for (tapIndex, tap) in g.taps.enumerated() {
+        do {
+            g.inputOffsets(tap: tap / g.kernelW, tap % g.kernelW).withUnsafeBufferPointer { t in
                 for c in 0..<g.channels {
-                    let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+                    let row = col + (c * g.taps.count + tapIndex) * ld
                     for img in 0..<images {
                         let plane = dx + (img * g.channels + c) * hw, src = row + img * p
                         for q in 0..<p where t[q] >= 0 { plane[t[q]] += src[q] }
