@@ -29,7 +29,8 @@ public func filterGrid(_ weight: Tensor, title: String) -> Canvas {
 }
 
 /// Feature maps of one image through a network: the input, then one row per stage with up
-/// to `maxChannels` channels, each normalised to its own min…max (gray).
+/// to `maxChannels` channels, each normalised to its own min…max (gray; 1×1 maps share
+/// their row's scale).
 /// - Parameter stages: (label, activation of shape (1, C, H, W)).
 public func featureMapGrid(input: Tensor, stages: [(String, Tensor)], title: String, maxChannels: Int = 12) -> Canvas {
     let cell = 64, gap = 8, labelW = 150, top = 40
@@ -44,9 +45,12 @@ public func featureMapGrid(input: Tensor, stages: [(String, Tensor)], title: Str
         let (c, h, w) = (t.shape[1], t.shape[2], t.shape[3])
         canvas.text(label, x: 12, y: y + cell / 2 - 8)
         canvas.text("\(c)x\(h)x\(w)", x: 12, y: y + cell / 2 + 4, .gray)
+        // A 1×1 map has no contrast of its own: scale those across the row's channels instead.
+        let shown = Array(t.data[0..<(Swift.min(c, maxChannels) * h * w)])
+        let rowLo = shown.min() ?? 0, rowHi = shown.max() ?? 0
         for ch in 0..<Swift.min(c, maxChannels) {
             let plane = Array(t.data[(ch * h * w)..<((ch + 1) * h * w)])
-            let lo = plane.min()!, hi = plane.max()!
+            let lo = h * w == 1 ? rowLo : plane.min()!, hi = h * w == 1 ? rowHi : plane.max()!
             let normalised = plane.map { hi > lo ? ($0 - lo) / (hi - lo) : 0.5 }
             // Nearest-neighbour scaling so the longer side fills the cell.
             let dh = Swift.max(1, cell * h / Swift.max(h, w)), dw = Swift.max(1, cell * w / Swift.max(h, w))
