@@ -107,13 +107,15 @@ struct DenseNetChapter {
         Narration.section("Pictures")
         Narration.say("The 64 filters of the 7×7 stem convolution, and one test image after the stem, each dense block and each transition.")
         var names: [Int: String] = [0: "stem"]
-        var block = 0
+        var denseBlocks: Set<Int> = []
         for (i, layer) in net.layers.enumerated() where i > 0 {
-            if layer is DenseBlock { block += 1; names[i] = "dense block \(block)" }
-            else if layer is Sequential { names[i] = "transition \(block)" }
+            if layer is DenseBlock { denseBlocks.insert(i); names[i] = "dense block \(denseBlocks.count)" }
+            else if layer is Sequential { names[i] = "transition \(denseBlocks.count)" }
         }
+        // A dense block's output starts with its input: its rows show the channels it added.
         try run.drawPictures(net: net, firstConv: (net.layers[0] as! Sequential).layers[0] as! Conv2d,
-                             stageNames: names, data: data, settings: settings, modelName: "DenseNet")
+                             stageNames: names, data: data, settings: settings, modelName: "DenseNet",
+                             newestChannels: denseBlocks)
         try run.finish()
     }
 }

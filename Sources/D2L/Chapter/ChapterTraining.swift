@@ -47,8 +47,10 @@ extension ChapterRun {
 
     /// Writes filters.png (the first convolution's filters) and feature-maps.png (the first
     /// test image after each of the given top-level layers of `net`, in evaluation mode).
+    /// - Parameter newestChannels: layers whose row shows their last channels (a dense block's
+    ///   first channels are its input, passed through unchanged).
     public func drawPictures(net: Sequential, firstConv: Conv2d, stageNames: [Int: String], data: FashionMNIST,
-                             settings: ResolvedSettings, modelName: String) throws {
+                             settings: ResolvedSettings, modelName: String, newestChannels: Set<Int> = []) throws {
         let resize = BilinearResize(from: data.test.height, to: settings.train.resize)
         let (image, label) = data.test.batch(data.test.batches(size: 1)[0], resize: resize)
         guard let w = firstConv.weight else { return }
@@ -62,7 +64,14 @@ extension ChapterRun {
         try GradMode.withoutGrad {
             for (i, layer) in net.layers.enumerated() where i <= (stageNames.keys.max() ?? -1) {
                 x = try layer(x)
-                if let name = stageNames[i], x.rank == 4 { stages.append((name, x)) }
+                guard let name = stageNames[i], x.rank == 4 else { continue }
+                if newestChannels.contains(i) {
+                    let (c, hw) = (x.shape[1], x.shape[2] * x.shape[3]), keep = Swift.min(12, c)
+                    let last = Tensor(shape: [1, keep, x.shape[2], x.shape[3]], data: Array(x.data[((c - keep) * hw)...]))
+                    stages.append((name + ", last \(keep)", last))
+                } else {
+                    stages.append((name, x))
+                }
             }
         }
         try featureMapGrid(input: image, stages: stages,
