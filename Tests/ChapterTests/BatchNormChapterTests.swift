@@ -92,3 +92,35 @@ import Testing
         #expect(files == ["feature-maps.png", "filters.png", "metrics.json", "training-curves.png"])
     }
 }
+
+/// Ctrl-C during training stops after the current batch, keeps what was written, exits 130.
+@Suite(.serialized) struct InterruptionTests {
+    @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
+    func signalStopsCleanly(signal: Int32, status: Int32) throws {
+        let out = ChapterRunner.temporaryFolder("interrupt-\(signal)")
+        let process = Process()
+        process.executableURL = ChapterRunner.productsDirectory.appendingPathComponent("Chapter7_5_BatchNorm")
+        process.arguments = ["--epochs", "50", "--train-limit", "5000", "--test-limit", "1000", "--out-dir", out]
+        let errPath = out + ".err"
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        try process.run()
+        // Wait for the first finished epoch (metrics.json appears), then signal.
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: out + "/metrics.json") && Date() < deadline && process.isRunning {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        let stderr = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
+        #expect(process.terminationStatus == status, "\(stderr)")
+        #expect(stderr.contains("interrupted"), "\(stderr)")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        #expect(metrics["status"] as? String == "interrupted")
+        #expect((metrics["epochs"] as! [[String: Any]]).count >= 1)
+        #expect(FileManager.default.fileExists(atPath: out + "/training-curves.png"))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains(".tmp") }
+        #expect(leftovers.isEmpty)
+    }
+}

@@ -16,6 +16,7 @@ public final class ChapterRun {
         self.name = name
         self.options = options
         d2l_line_buffer_stdout()   // epoch lines reach a log file or `tee` as they happen
+        Interruption.install()
         outDir = options.outDir ?? "out/\(name)"
         Parallel.configure(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
         Random.seed(options.seed)

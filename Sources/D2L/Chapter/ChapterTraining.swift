@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// The parts of a chapter that train a network and draw it: the settings line, training with
@@ -40,6 +41,13 @@ extension ChapterRun {
         } catch let e as DivergenceError {
             try? writeMetrics(status: "diverged")
             throw e
+        } catch let e as InterruptedError {
+            // Keep what was done: finished epochs are in metrics.json and the curves already.
+            try? writeMetrics(status: "interrupted")
+            FileHandle.standardError.write(Data("""
+            \(e). Finished epochs are kept in \(path("metrics.json")) and \(path("training-curves.png")).\n
+            """.utf8))
+            throw ExitCode(e.exitCode)
         }
         print(trainer.resultLines)
         return trainer

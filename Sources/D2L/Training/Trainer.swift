@@ -46,7 +46,8 @@ public final class Trainer {
 
     /// Trains for `config.epochs` epochs, printing a progress bar and one line per epoch,
     /// and calling `onEpoch` after each (to write metrics and curves as it goes).
-    /// Throws `DivergenceError` at the first non-finite loss.
+    /// Throws `DivergenceError` at the first non-finite loss, and `InterruptedError` after the
+    /// batch during which Ctrl-C or SIGTERM arrived (see `Interruption`).
     public func fit(onEpoch: (EpochMetrics) throws -> Void = { _ in }) throws {
         let resize = BilinearResize(from: data.train.height, to: config.resize)
         var shuffler = SeededGenerator(seed: config.seed &+ 0x5EED)
@@ -77,6 +78,8 @@ public final class Trainer {
                 correct += correctCount(logits, labels: y)
                 seen += y.count
                 stepSeconds += (ContinuousClock.now - start).seconds
+                if Interruption.signal != 0 { bar.clear() }
+                try Interruption.check(epoch: epoch, batch: b + 1)
                 bar.update(epoch: epoch, epochs: config.epochs, batch: b + 1, batches: batches.count,
                            loss: lossSum / Double(seen), acc: Double(correct) / Double(seen),
                            imagesPerSec: Double(seen) / stepSeconds, secondsPerBatch: stepSeconds / Double(b + 1))
