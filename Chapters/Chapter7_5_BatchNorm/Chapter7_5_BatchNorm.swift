@@ -5,7 +5,7 @@ import Models
 
 /// D2L zh 7.5 / en 8.5, "Batch Normalization", as a narrated program.
 @main
-struct Chapter7_5_BatchNorm: ParsableCommand {
+struct Chapter7_5_BatchNorm: ChapterCommand {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_5_BatchNorm",
         abstract: "Batch normalization: from scratch with autograd, then the fused layer, compared number by number.",
@@ -22,9 +22,7 @@ struct Chapter7_5_BatchNorm: ParsableCommand {
     /// Quick default: fewer epochs, everything else as the book.
     static let quick = Profile(epochs: 3, batchSize: 256, lr: 1.0, resize: 28)
 
-    func run() throws {
-        let settings = options.resolve(quick: Self.quick, book: Self.book)
-        let run = try ChapterRun(name: "Chapter7_5_BatchNorm", options: options, settings: settings)
+    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
         try BatchNormChapter(run: run, settings: settings).tell()
     }
 }

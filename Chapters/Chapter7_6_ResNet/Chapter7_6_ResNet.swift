@@ -5,7 +5,7 @@ import Models
 
 /// D2L zh 7.6 / en 8.6, "Residual Networks (ResNet)", as a narrated program.
 @main
-struct Chapter7_6_ResNet: ParsableCommand {
+struct Chapter7_6_ResNet: ChapterCommand {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_6_ResNet",
         abstract: "Residual networks: nested function classes, residual blocks, ResNet-18 trained on Fashion-MNIST.",
@@ -23,9 +23,7 @@ struct Chapter7_6_ResNet: ParsableCommand {
     /// first 40,000 training images.
     static let quick = Profile(epochs: 2, batchSize: 128, lr: 0.05, resize: 28, trainLimit: 40_000)
 
-    func run() throws {
-        let settings = options.resolve(quick: Self.quick, book: Self.book)
-        let run = try ChapterRun(name: "Chapter7_6_ResNet", options: options, settings: settings)
+    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
         try ResNetChapter(run: run, settings: settings).tell()
     }
 }

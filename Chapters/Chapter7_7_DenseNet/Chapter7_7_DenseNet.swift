@@ -5,7 +5,7 @@ import Models
 
 /// D2L zh 7.7 / en 8.7, "Densely Connected Networks (DenseNet)", as a narrated program.
 @main
-struct Chapter7_7_DenseNet: ParsableCommand {
+struct Chapter7_7_DenseNet: ChapterCommand {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_7_DenseNet",
         abstract: "DenseNet: dense blocks that concatenate, transition layers that shrink, trained on Fashion-MNIST.",
@@ -24,9 +24,7 @@ struct Chapter7_7_DenseNet: ParsableCommand {
     /// first 36,000 training images.
     static let quick = Profile(epochs: 2, batchSize: 128, lr: 0.05, resize: 32, trainLimit: 36_000)
 
-    func run() throws {
-        let settings = options.resolve(quick: Self.quick, book: Self.book)
-        let run = try ChapterRun(name: "Chapter7_7_DenseNet", options: options, settings: settings)
+    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
         try DenseNetChapter(run: run, settings: settings).tell()
     }
 }
