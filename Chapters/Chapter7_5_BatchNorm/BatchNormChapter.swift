@@ -60,9 +60,8 @@ struct BatchNormChapter {
         so one sample image shows the shapes:
         """)
         Random.seed(settings.seed)
-        let net = bnLeNetScratch()
         let side = settings.train.resize
-        let summary = try net.layerSummary(inputShape: [1, 1, side, side])
+        let (net, summary) = try run.summarise("LeNet with batch normalization", side: side) { bnLeNetScratch() }
         print(summary.printout)
         print()
         print(summary.table)

@@ -85,8 +85,7 @@ struct ResNetChapter {
         let side = settings.train.resize
         print("\nAt \(side)×\(side), the size this run trains on:")
         Random.seed(settings.seed)
-        let net = resNet18()
-        let summary = try net.layerSummary(inputShape: [1, 1, side, side])
+        let (net, summary) = try run.summarise("ResNet-18", side: side) { resNet18() }
         print(summary.printout)
         print()
         print(summary.table)

@@ -31,6 +31,17 @@ import Testing
         #expect(r.stdout.contains("758,226 parameters"))
     }
 
+    @Test(arguments: [("Chapter7_7_DenseNet", "20", "29×29"), ("Chapter7_5_BatchNorm", "12", "16×16")])
+    func tooSmallResizeNamesTheMinimum(chapter: String, resize: String, minimum: String) throws {
+        let out = ChapterRunner.temporaryFolder("resize-\(chapter)")
+        let r = try ChapterRunner.run(chapter, ["--resize", resize, "--out-dir", out])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--resize \(resize) is too small"), "\(r.all)")
+        #expect(r.stderr.contains("the smallest it accepts is \(minimum)"), "\(r.all)")
+        #expect(!FileManager.default.fileExists(atPath: out), "the out dir was left behind")
+        #expect(!r.stdout.contains("Fashion-MNIST from"))     // stopped before loading data
+    }
+
     @Test(arguments: ["Chapter7_6_ResNet", "Chapter7_7_DenseNet"])
     func endToEndOnASubset(chapter: String) throws {
         let out = ChapterRunner.temporaryFolder("e2e-\(chapter)")

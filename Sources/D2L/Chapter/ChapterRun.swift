@@ -47,6 +47,14 @@ public final class ChapterRun {
         try? FileManager.default.removeItem(atPath: probe)
     }
 
+    /// Removes the output folder again if this run has written nothing into it (a run that
+    /// stops on a bad argument leaves nothing behind).
+    public func removeOutputFolderIfEmpty() {
+        if let items = try? FileManager.default.contentsOfDirectory(atPath: outDir), items.isEmpty {
+            try? FileManager.default.removeItem(atPath: outDir)
+        }
+    }
+
     /// A path inside the output folder.
     public func path(_ file: String) -> String { (outDir as NSString).appendingPathComponent(file) }
 
