@@ -70,6 +70,9 @@ extension CoreTests {
             expectError("extra bytes")
             writeIDX(path, dims: [2, 0, 2], payload: [])
             expectError("implausible item shape")
+            // A header announcing 10⁷ images of 4096×4096 (160 TB) over 8 real bytes.
+            writeIDX(path, dims: [10_000_000, 4096, 4096], payload: [UInt8](repeating: 7, count: 8))
+            expectError("ends after 8 of")
             FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3, 4, 5, 6, 7, 8]))
             expectError("magic bytes 01 02 03 04")
             // A gzip stream cut in the middle.
@@ -143,6 +146,42 @@ extension CoreTests {
             #expect(a == b && a.sorted() == Array(0..<10) && a != Array(0..<10))
             let big = set.batch(set.batches(size: 2)[0], resize: BilinearResize(from: 2, to: 5)).images
             #expect(big.shape == [2, 1, 5, 5])
+        }
+    }
+}
+
+extension CoreTests {
+    @Suite struct IDXFuzzTests {
+        /// Random truncations and bit flips of valid files, gzipped and plain: every outcome is
+        /// either a clean `DataError` or a correctly shaped result, never a crash or a hang.
+        @Test(arguments: [true, false])
+        func truncationsAndBitFlips(gz: Bool) throws {
+            let dir = temporaryFolder("fuzz-\(gz)")
+            let path = dir + (gz ? "/f-ubyte.gz" : "/f-ubyte")
+            writeIDX(path, dims: [12, 5, 5], payload: (0..<300).map { UInt8($0 % 256) })
+            let valid = FileManager.default.contents(atPath: path)!
+            var g = SeededGenerator(seed: gz ? 11 : 12)
+            var errors = 0, parsed = 0
+            for trial in 0..<300 {
+                var bytes = [UInt8](valid)
+                if trial % 2 == 0 {
+                    bytes = Array(bytes.prefix(Int(g.next() % UInt64(bytes.count))))
+                } else {
+                    for _ in 0..<(1 + Int(g.next() % 3)) {
+                        let i = Int(g.next() % UInt64(bytes.count))
+                        bytes[i] ^= UInt8(1 << (g.next() % 8))
+                    }
+                }
+                FileManager.default.createFile(atPath: path, contents: Data(bytes))
+                do {
+                    let f = try IDXFile(path: path, expectedRank: 3)
+                    parsed += 1
+                    #expect(f.dims.count == 3 && f.bytes.count == f.dims.reduce(1, *))
+                } catch is DataError {
+                    errors += 1
+                }
+            }
+            #expect(errors > 0 && errors + parsed == 300)
         }
     }
 }

@@ -60,23 +60,23 @@ public struct IDXFile {
         self.dims = dims
     }
 
-    /// Reads exactly `count` bytes or throws `damaged` naming what was being read.
+    /// Reads exactly `count` bytes or throws `damaged` naming what was being read. Memory grows
+    /// with the bytes actually read, so a damaged header that announces terabytes costs nothing.
     private static func read(_ gz: gzFile, count: Int, path: String, what: String) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        var got = 0
-        try out.withUnsafeMutableBytes { buf in
-            while got < count {
-                let chunk = UInt32(Swift.min(count - got, 1 << 30))
-                let r = gzread(gz, buf.baseAddress! + got, chunk)
-                if r <= 0 {
-                    var errnum: Int32 = 0
-                    let msg = gzerror(gz, &errnum).map { String(cString: $0) } ?? ""
-                    let reason = r == 0 || errnum == Z_BUF_ERROR
-                        ? "ends after \(got) of \(count) bytes of \(what)" : "zlib: \(msg) while reading \(what)"
-                    throw DataError.damaged(path: path, reason: reason)
-                }
-                got += Int(r)
+        var out: [UInt8] = []
+        out.reserveCapacity(Swift.min(count, 1 << 26))
+        var chunk = [UInt8](repeating: 0, count: Swift.min(count, 1 << 20))
+        while out.count < count {
+            let want = Swift.min(chunk.count, count - out.count)
+            let r = chunk.withUnsafeMutableBytes { gzread(gz, $0.baseAddress!, UInt32(want)) }
+            if r <= 0 {
+                var errnum: Int32 = 0
+                let msg = gzerror(gz, &errnum).map { String(cString: $0) } ?? ""
+                let reason = r == 0 || errnum == Z_BUF_ERROR
+                    ? "ends after \(out.count) of \(count) bytes of \(what)" : "zlib: \(msg) while reading \(what)"
+                throw DataError.damaged(path: path, reason: reason)
             }
+            out.append(contentsOf: chunk[0..<Int(r)])
         }
         return out
     }
