@@ -171,6 +171,19 @@ extension CoreTests {
             #expect(throws: LayerError.self) { try bn(Tensor.zeros([1, 4])) }   // one value per channel in training
         }
 
+        @Test func concatBranchesJoinsChannels() throws {
+            Random.seed(2)
+            let block = ConcatBranches([Conv2d(outChannels: 2, kernel: 1),
+                                        Sequential(Conv2d(outChannels: 3, kernel: 3, padding: 1), ReLU()),
+                                        MaxPool2d(kernel: 3, stride: 1, padding: 1)])
+            let x = randomTensor([2, 4, 5, 5], seed: 3, requiresGrad: false)
+            let y = try block(x)
+            #expect(y.shape == [2, 2 + 3 + 4, 5, 5])
+            // The max-pool branch passes through untouched channels 5…8 of the output.
+            #expect(Array(y.data[(5 * 25)..<(6 * 25)]) == maxPool2d(x, PoolConfig(kernel: (3, 3), stride: (1, 1), padding: (1, 1))).data.prefix(25).map { $0 })
+            #expect(block.namedParameters.map(\.0) == ["0.weight", "0.bias", "1.0.weight", "1.0.bias"])
+        }
+
         @Test func dropoutTrainAndEval() throws {
             Random.seed(1)
             let d = Dropout(0.5)
