@@ -112,7 +112,6 @@ struct BatchNormChapter {
         try run.drawPictures(net: concise, firstConv: concise.layers[0] as! Conv2d,
                              stageNames: [2: "conv1+BN+sigmoid", 3: "avg pool 1", 6: "conv2+BN+sigmoid", 7: "avg pool 2"],
                              data: data, settings: settings, modelName: "LeNet+BN")
-        run.metrics.examplesPerSec = conciseTrainer.examplesPerSec
         run.metrics.results["examples_per_sec_scratch"] = .number(scratchTrainer.examplesPerSec)
         run.metrics.results["examples_per_sec_concise"] = .number(conciseTrainer.examplesPerSec)
         try run.finish()

@@ -59,29 +59,27 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
     for c in 0..<g.channels {
         for (t, tap) in g.taps.enumerated() {
             let i = tap / g.kernelW, j = tap % g.kernelW
-            do {
-                let row = col + (c * g.taps.count + t) * ld
-                let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
-                for img in 0..<images {
-                    let plane = x + (img * g.channels + c) * hw
-                    var dst = row + img * p
-                    for oy in 0..<oh {
-                        let iy = oy * g.strideH - g.padH + i
-                        if iy < 0 || iy >= g.height || oxLo >= oxHi {
-                            for ox in 0..<ow { dst[ox] = 0 }
+            let row = col + (c * g.taps.count + t) * ld
+            let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
+            for img in 0..<images {
+                let plane = x + (img * g.channels + c) * hw
+                var dst = row + img * p
+                for oy in 0..<oh {
+                    let iy = oy * g.strideH - g.padH + i
+                    if iy < 0 || iy >= g.height || oxLo >= oxHi {
+                        for ox in 0..<ow { dst[ox] = 0 }
+                    } else {
+                        for ox in 0..<oxLo { dst[ox] = 0 }
+                        let src = plane + iy * g.width - g.padW + j
+                        if g.strideW == 1 {
+                            // Rows are short (often < 64 floats): a plain loop beats memmove's call.
+                            for ox in oxLo..<oxHi { dst[ox] = src[ox] }
                         } else {
-                            for ox in 0..<oxLo { dst[ox] = 0 }
-                            let src = plane + iy * g.width - g.padW + j
-                            if g.strideW == 1 {
-                                // Rows are short (often < 64 floats): a plain loop beats memmove's call.
-                                for ox in oxLo..<oxHi { dst[ox] = src[ox] }
-                            } else {
-                                for ox in oxLo..<oxHi { dst[ox] = src[ox * g.strideW] }
-                            }
-                            for ox in oxHi..<ow { dst[ox] = 0 }
+                            for ox in oxLo..<oxHi { dst[ox] = src[ox * g.strideW] }
                         }
-                        dst += ow
+                        for ox in oxHi..<ow { dst[ox] = 0 }
                     }
+                    dst += ow
                 }
             }
         }
@@ -94,14 +92,12 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
 private func im2colSmall(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
     let p = g.outPixels, hw = g.height * g.width, ld = images * p
     for (tapIndex, tap) in g.taps.enumerated() {
-        do {
-            g.inputOffsets(tap: tap / g.kernelW, tap % g.kernelW).withUnsafeBufferPointer { t in
-                for c in 0..<g.channels {
-                    let row = col + (c * g.taps.count + tapIndex) * ld
-                    for img in 0..<images {
-                        let plane = x + (img * g.channels + c) * hw, dst = row + img * p
-                        for q in 0..<p { dst[q] = t[q] >= 0 ? plane[t[q]] : 0 }
-                    }
+        g.inputOffsets(tap: tap / g.kernelW, tap % g.kernelW).withUnsafeBufferPointer { t in
+            for c in 0..<g.channels {
+                let row = col + (c * g.taps.count + tapIndex) * ld
+                for img in 0..<images {
+                    let plane = x + (img * g.channels + c) * hw, dst = row + img * p
+                    for q in 0..<p { dst[q] = t[q] >= 0 ? plane[t[q]] : 0 }
                 }
             }
         }
@@ -116,21 +112,19 @@ func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingI
     for c in 0..<g.channels {
         for (t, tap) in g.taps.enumerated() {
             let i = tap / g.kernelW, j = tap % g.kernelW
-            do {
-                let row = col + (c * g.taps.count + t) * ld
-                let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
-                if oxLo >= oxHi { continue }
-                for img in 0..<images {
-                    let plane = dx + (img * g.channels + c) * hw
-                    var src = row + img * p
-                    for oy in 0..<oh {
-                        let iy = oy * g.strideH - g.padH + i
-                        if iy >= 0 && iy < g.height {
-                            let dst = plane + iy * g.width - g.padW + j
-                            for ox in oxLo..<oxHi { dst[ox * g.strideW] += src[ox] }
-                        }
-                        src += ow
+            let row = col + (c * g.taps.count + t) * ld
+            let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
+            if oxLo >= oxHi { continue }
+            for img in 0..<images {
+                let plane = dx + (img * g.channels + c) * hw
+                var src = row + img * p
+                for oy in 0..<oh {
+                    let iy = oy * g.strideH - g.padH + i
+                    if iy >= 0 && iy < g.height {
+                        let dst = plane + iy * g.width - g.padW + j
+                        for ox in oxLo..<oxHi { dst[ox * g.strideW] += src[ox] }
                     }
+                    src += ow
                 }
             }
         }
@@ -141,14 +135,12 @@ func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingI
 private func col2imSmall(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
     let p = g.outPixels, hw = g.height * g.width, ld = images * p
     for (tapIndex, tap) in g.taps.enumerated() {
-        do {
-            g.inputOffsets(tap: tap / g.kernelW, tap % g.kernelW).withUnsafeBufferPointer { t in
-                for c in 0..<g.channels {
-                    let row = col + (c * g.taps.count + tapIndex) * ld
-                    for img in 0..<images {
-                        let plane = dx + (img * g.channels + c) * hw, src = row + img * p
-                        for q in 0..<p where t[q] >= 0 { plane[t[q]] += src[q] }
-                    }
+        g.inputOffsets(tap: tap / g.kernelW, tap % g.kernelW).withUnsafeBufferPointer { t in
+            for c in 0..<g.channels {
+                let row = col + (c * g.taps.count + tapIndex) * ld
+                for img in 0..<images {
+                    let plane = dx + (img * g.channels + c) * hw, src = row + img * p
+                    for q in 0..<p where t[q] >= 0 { plane[t[q]] += src[q] }
                 }
             }
         }

@@ -25,11 +25,6 @@ public enum Interruption {
             }
         }
     }
-
-    /// Throws `InterruptedError` if a signal arrived.
-    static func check(epoch: Int, batch: Int) throws {
-        if signal != 0 { throw InterruptedError(signal: signal, epoch: epoch, batch: batch) }
-    }
 }
 
 /// Training stopped on request (Ctrl-C or SIGTERM).

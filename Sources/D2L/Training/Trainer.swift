@@ -78,8 +78,10 @@ public final class Trainer {
                 correct += correctCount(logits, labels: y)
                 seen += y.count
                 stepSeconds += (ContinuousClock.now - start).seconds
-                if Interruption.signal != 0 { bar.clear() }
-                try Interruption.check(epoch: epoch, batch: b + 1)
+                if Interruption.signal != 0 {
+                    bar.clear()
+                    throw InterruptedError(signal: Interruption.signal, epoch: epoch, batch: b + 1)
+                }
                 bar.update(epoch: epoch, epochs: config.epochs, batch: b + 1, batches: batches.count,
                            loss: lossSum / Double(seen), acc: Double(correct) / Double(seen),
                            imagesPerSec: Double(seen) / stepSeconds, secondsPerBatch: stepSeconds / Double(b + 1))
