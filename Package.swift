@@ -10,16 +10,24 @@ let chapterDependencies: [Target.Dependency] = [
     "D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser"),
 ]
 
+/// One executable per section of the chapter, in the book's order.
+let chapters = [
+    "Chapter7_1_AlexNet",
+    "Chapter7_2_VGG",
+    "Chapter7_3_NiN",
+    "Chapter7_4_GoogLeNet",
+    "Chapter7_5_BatchNorm",
+    "Chapter7_6_ResNet",
+    "Chapter7_7_DenseNet",
+]
+
 let package = Package(
     name: "ModernCNNs",
     products: [
         .library(name: "D2L", targets: ["D2L"]),
         .library(name: "Models", targets: ["Models"]),
-        .executable(name: "Chapter7_5_BatchNorm", targets: ["Chapter7_5_BatchNorm"]),
-        .executable(name: "Chapter7_6_ResNet", targets: ["Chapter7_6_ResNet"]),
-        .executable(name: "Chapter7_7_DenseNet", targets: ["Chapter7_7_DenseNet"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
-    ],
+    ] + chapters.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
@@ -46,20 +54,15 @@ let package = Package(
         // The book's networks, shared by the chapters, the tests and the benchmark.
         .target(name: "Models", dependencies: ["D2L"], swiftSettings: optimiseInDebug),
 
-        // One executable per section of the chapter.
-        .executableTarget(name: "Chapter7_5_BatchNorm", dependencies: chapterDependencies,
-                          path: "Chapters/Chapter7_5_BatchNorm"),
-        .executableTarget(name: "Chapter7_6_ResNet", dependencies: chapterDependencies,
-                          path: "Chapters/Chapter7_6_ResNet"),
-        .executableTarget(name: "Chapter7_7_DenseNet", dependencies: chapterDependencies,
-                          path: "Chapters/Chapter7_7_DenseNet"),
-
         // `swift run -c release Benchmarks`: speed of every chapter model on synthetic data.
         .executableTarget(name: "Benchmarks", dependencies: [
             "D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "D2LTests", dependencies: ["D2L", "Models", "CZlib"]),
         .testTarget(name: "ChapterTests",
-                    dependencies: ["D2L", "Chapter7_5_BatchNorm", "Chapter7_6_ResNet", "Chapter7_7_DenseNet"]),
-    ]
+                    dependencies: ["D2L"] + chapters.map { .target(name: $0) }),
+    ] + chapters.map {
+        // One executable per section, its sources in Chapters/<name>.
+        .executableTarget(name: $0, dependencies: chapterDependencies, path: "Chapters/\($0)")
+    }
 )

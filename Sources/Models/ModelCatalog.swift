@@ -14,10 +14,15 @@ public enum ModelCatalog {
     }
 
     public static let entries: [Entry] = [
+        Entry(name: "alexnet", input: 224, batch: 128, make: { alexNet() }),
+        Entry(name: "vgg_small", input: 224, batch: 128, make: { vgg(vggSmallArchitecture) }),
+        Entry(name: "nin", input: 224, batch: 128, make: { nin() }),
+        Entry(name: "googlenet", input: 96, batch: 128, make: { googLeNet() }),
         Entry(name: "bn_lenet", input: 28, batch: 256, make: { bnLeNet() }),
         Entry(name: "bn_lenet_scratch", input: 28, batch: 256, make: { bnLeNetScratch() }),
         Entry(name: "resnet18", input: 96, batch: 256, make: { resNet18() }),
         Entry(name: "densenet", input: 96, batch: 256, make: { denseNet() }),
+        Entry(name: "regnetx32", input: 96, batch: 128, make: { regNetX32() }),
     ]
 
     public static var names: [String] { entries.map(\.name) }

@@ -37,5 +37,32 @@ extension CoreTests {
                 #expect(maxAbsDiff(c, expected) < 1e-5, "transA \(transA) transB \(transB) alpha \(alpha) beta \(beta)")
             }
         }
+
+        /// The split product equals one sgemm call, splitting rows (m > n) and columns (n > m),
+        /// for every transpose/alpha/beta combination and with padded leading dimensions.
+        @Test(arguments: [false, true], [false, true])
+        func parallelSplitMatchesOneCall(transA: Bool, transB: Bool) {
+            Parallel.configure(threads: 2)
+            for (m, n, k) in [(300, 70, 120), (60, 290, 130)] {
+                for (alpha, beta) in [(Float(1), Float(0)), (0.5, -0.75), (-2, 1)] {
+                    let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 1
+                    let a = randomTensor([(transA ? k : m) * lda], seed: 4).data
+                    let b = randomTensor([(transB ? n : k) * ldb], seed: 5).data
+                    let c0 = randomTensor([m * ldc], seed: 6).data
+                    var serial = c0, split = c0
+                    a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
+                        serial.withUnsafeMutableBufferPointer { pc in
+                            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: pa.baseAddress!, lda: lda,
+                                  b: pb.baseAddress!, ldb: ldb, beta: beta, c: pc.baseAddress!, ldc: ldc)
+                        }
+                        split.withUnsafeMutableBufferPointer { pc in
+                            parallelSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: pa.baseAddress!, lda: lda,
+                                          b: pb.baseAddress!, ldb: ldb, beta: beta, c: pc.baseAddress!, ldc: ldc)
+                        }
+                    }}
+                    #expect(maxAbsDiff(serial, split) < 1e-4, "m \(m) n \(n) transA \(transA) transB \(transB) alpha \(alpha) beta \(beta)")
+                }
+            }
+        }
     }
 }

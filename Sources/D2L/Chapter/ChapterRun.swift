@@ -80,5 +80,6 @@ public final class ChapterRun {
 public struct OutputError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
     public var description: String { "output folder \(path): \(reason). Choose another with --out-dir." }
 }

@@ -87,6 +87,12 @@ public struct ImageSet: Sendable {
         self.init(pixels: images.bytes, labels: labels.bytes.map { Int32($0) }, height: images.dims[1], width: images.dims[2])
     }
 
+    /// The first `n` images (all of them if there are fewer).
+    public func prefix(_ n: Int) -> ImageSet {
+        let k = Swift.min(Swift.max(n, 0), count)
+        return ImageSet(pixels: Array(pixels[..<(k * height * width)]), labels: Array(labels[..<k]), height: height, width: width)
+    }
+
     /// Images `indices` as an (n, 1, size, size) tensor: resized like the book's `Resize(size)`
     /// and divided by 255 like `ToTensor()`.
     public func batch(_ indices: ArraySlice<Int>, resize: BilinearResize) -> (images: Tensor, labels: [Int32]) {

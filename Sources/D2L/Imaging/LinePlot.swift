@@ -1,7 +1,7 @@
 import Foundation
 
 /// A line chart with axes, "nice" ticks, labels and a legend, drawn on a `Canvas`.
-/// Used for training curves (d2l's `Animator`) and, later, error EDFs.
+/// Used for training curves (d2l's `Animator`) and design-space error EDFs.
 public struct LinePlot {
     public struct Series {
         public let name: String

@@ -1,7 +1,7 @@
 /// Fully connected layer y = x·Wᵀ + b, as PyTorch's `nn.Linear` stores W: (out, in).
 ///
 /// Shapes: x (N, in), weight (out, in), bias (out), y (N, out).
-/// Backward: ∂x = ∂y·W,  ∂W += ∂yᵀ·x,  ∂b += Σₙ ∂y.
+/// Backward: ∂x = ∂y·W,  ∂W += ∂yᵀ·x,  ∂b += Σₙ ∂y. Each product is split over the workers.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     precondition(x.rank == 2 && weight.rank == 2 && x.shape[1] == weight.shape[1],
                  "linear: x \(x.shape.shapeDescription), weight \(weight.shape.shapeDescription)")
@@ -12,7 +12,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     }
     x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
     y.withUnsafeMutableBufferPointer { py in
-        sgemm(transB: true, m: n, n: fout, k: fin, a: px.baseAddress!, lda: fin,
+        parallelSgemm(transB: true, m: n, n: fout, k: fin, a: px.baseAddress!, lda: fin,
               b: pw.baseAddress!, ldb: fin, beta: bias == nil ? 0 : 1, c: py.baseAddress!, ldc: fout)
     }}}
     var inputs = [x, weight]
@@ -21,13 +21,13 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         out.grad!.withUnsafeBufferPointer { g in
             if x.requiresGrad {
                 weight.data.withUnsafeBufferPointer { pw in x.withGradBuffer { gx in
-                    sgemm(m: n, n: fin, k: fout, a: g.baseAddress!, lda: fout, b: pw.baseAddress!, ldb: fin,
+                    parallelSgemm(m: n, n: fin, k: fout, a: g.baseAddress!, lda: fout, b: pw.baseAddress!, ldb: fin,
                           beta: 1, c: gx.baseAddress!, ldc: fin)
                 }}
             }
             if weight.requiresGrad {
                 x.data.withUnsafeBufferPointer { px in weight.withGradBuffer { gw in
-                    sgemm(transA: true, m: fout, n: fin, k: n, a: g.baseAddress!, lda: fout, b: px.baseAddress!, ldb: fin,
+                    parallelSgemm(transA: true, m: fout, n: fin, k: n, a: g.baseAddress!, lda: fout, b: px.baseAddress!, ldb: fin,
                           beta: 1, c: gw.baseAddress!, ldc: fin)
                 }}
             }

@@ -31,17 +31,9 @@ public struct LayerSummary {
             lines.append([r.name, r.typeName, r.outputShape.shapeDescription, groupDigits(r.parameters), formatFlops(r.flops)])
         }
         lines.append(["total", "", "", groupDigits(totalParameters), formatFlops(totalFlops)])
-        let widths = (0..<5).map { col in lines.map { $0[col].count }.max()! }
-        func render(_ cells: [String]) -> String {
-            cells.enumerated().map { i, s in
-                i >= 3 ? String(repeating: " ", count: widths[i] - s.count) + s
-                       : s + String(repeating: " ", count: widths[i] - s.count)
-            }.joined(separator: "  ")
-        }
-        let rule = String(repeating: "-", count: widths.reduce(0, +) + 8)
-        var out = [render(lines[0]), rule]
-        out += lines.dropFirst().dropLast().map(render)
-        out += [rule, render(lines.last!)]
+        let rendered = alignedColumns(lines, rightAligned: [3, 4])
+        let rule = String(repeating: "-", count: rendered[0].count)
+        let out = [rendered[0], rule] + rendered.dropFirst().dropLast() + [rule, rendered.last!]
         return out.joined(separator: "\n") + "\n(FLOPs for one \(inputShape.shapeDescription) input; a multiply-add counts as 2)"
     }
 }

@@ -1,17 +1,27 @@
-/// Runs its layers in order (PyTorch's `nn.Sequential`); children are named "0", "1", ….
+/// Runs its layers in order (PyTorch's `nn.Sequential`). Children are named "0", "1", …, or
+/// given names (as `add_module(name, …)` does), which become their state_dict prefixes.
 public final class Sequential: Module {
     public let layers: [Module]
+    public let names: [String]
 
-    public init(_ layers: [Module]) { self.layers = layers }
+    public init(_ layers: [Module]) {
+        self.layers = layers
+        self.names = layers.indices.map(String.init)
+    }
     public convenience init(_ layers: Module...) { self.init(layers) }
 
-    public override var namedChildren: [(String, Module)] {
-        layers.enumerated().map { (String($0.offset), $0.element) }
+    /// Layers with explicit names, e.g. `Sequential(named: [("stem", …), ("stage1", …)])`.
+    public init(named: [(String, Module)]) {
+        precondition(Set(named.map(\.0)).count == named.count, "Sequential: duplicate layer names")
+        self.layers = named.map(\.1)
+        self.names = named.map(\.0)
     }
+
+    public override var namedChildren: [(String, Module)] { Array(zip(names, layers)) }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
         var y = x
-        for (i, layer) in layers.enumerated() { y = try call(layer, named: String(i), y) }
+        for (name, layer) in zip(names, layers) { y = try call(layer, named: name, y) }
         return y
     }
 }

@@ -12,7 +12,9 @@ public struct ProgressBar {
     private let interval = Duration.milliseconds(100)
     private let width = 24
 
-    public init(interactive: Bool = isatty(STDOUT_FILENO) != 0) { isInteractive = interactive }
+    public static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
+
+    public init(interactive: Bool = stdoutIsTerminal) { isInteractive = interactive }
 
     /// Redraws if at least 100 ms passed since the last redraw.
     /// - Parameter secondsPerBatch: mean time of a training step so far, for the ETA.
@@ -46,4 +48,12 @@ public func formatDuration(_ seconds: Double) -> String {
     let s = Int(seconds.rounded())
     return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
                      : String(format: "%d:%02d", s / 60, s % 60)
+}
+
+/// 45 → "45 s", 246 → "4 min 6 s", 9900 → "2 h 45 min".
+public func spokenDuration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    if s < 60 { return "\(s) s" }
+    if s < 3600 { return "\(s / 60) min \(s % 60) s" }
+    return "\(s / 3600) h \(s / 60 % 60) min"
 }

@@ -1,0 +1,109 @@
+import ArgumentParser
+import D2L
+import Foundation
+import Models
+
+/// D2L zh 7.1 / en 8.1, "Deep Convolutional Neural Networks (AlexNet)", as a narrated program.
+@main
+struct Chapter7_1_AlexNet: ChapterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "Chapter7_1_AlexNet",
+        abstract: "AlexNet: learned features instead of hand-made ones, trained on Fashion-MNIST.",
+        discussion: """
+        Prints AlexNet's shapes as the book does, trains it on Fashion-MNIST and writes filters.png (its 96
+        11×11 first-layer filters), feature-maps.png, training-curves.png and metrics.json.
+        """)
+
+    @OptionGroup var options: ChapterOptions
+
+    /// zh 2.0.0: lr 0.01, batch 128, 10 epochs, 224×224, Xavier.
+    static let book = Profile(epochs: 10, batchSize: 128, lr: 0.01, resize: 224)
+    /// Quick default (about 4.5 minutes on 2 cores): 67×67 images (AlexNet needs at least 65),
+    /// a tenfold learning rate to leave the initial plateau early, one pass over the first
+    /// 36,000 training images.
+    static let quick = Profile(epochs: 1, batchSize: 128, lr: 0.1, resize: 67, trainLimit: 36_000)
+
+    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
+        try AlexNetChapter(run: run, settings: settings).tell()
+    }
+}
+
+struct AlexNetChapter {
+    let run: ChapterRun
+    let settings: ResolvedSettings
+
+    func tell() throws {
+        Narration.section("7.1 Deep Convolutional Neural Networks (AlexNet)")
+        Narration.say("""
+        Before 2012, computer vision pipelines fed hand-made features (SIFT, SURF, HOG) to a simple \
+        classifier, and the features mattered more than the learning algorithm. AlexNet (Krizhevsky, \
+        Sutskever and Hinton, 2012) learned the features instead, end to end from pixels, and won \
+        ImageNet by a wide margin. Two things that had been missing made it possible: data (ImageNet's \
+        1.2 million labelled images) and hardware (two GPUs with 3 GB each, which did the convolutions' \
+        many multiply-adds in parallel).
+        """)
+        Narration.say("""
+        The design is LeNet's, bigger: eight layers with weights, five convolutional and three fully \
+        connected, ReLU instead of the sigmoid (its gradient does not vanish for large inputs), dropout \
+        in the fully connected layers, and an 11×11 first convolution with stride 4 for the large \
+        ImageNet pictures. The book's version has one input channel for Fashion-MNIST, one tower \
+        instead of two, and no local response normalisation.
+        """)
+        let net = try modelSummary()
+        if run.options.summaryOnly { return }
+        let data = try run.loadData(settings)
+        try train(net, data: data)
+    }
+
+    func modelSummary() throws -> Sequential {
+        Narration.section("7.1.2 The model")
+        Narration.say("The book's layer-by-layer shapes on one 224×224 image:")
+        Random.seed(settings.seed)
+        let book = try alexNet().layerSummary(inputShape: [1, 1, 224, 224])
+        print(book.printout)
+        print("\n\(groupDigits(book.totalParameters)) parameters at 224×224, \(formatFlops(book.totalFlops))FLOPs per image.")
+        let side = settings.train.resize
+        Random.seed(settings.seed)
+        let (net, summary) = try run.summarise("AlexNet", side: side) { alexNet() }
+        if side != 224 {
+            print("\nAt \(side)×\(side), the size this run trains on:")
+            print(summary.printout)
+        }
+        print()
+        print(summary.table)
+        let linear = summary.rows.filter { $0.typeName == "Linear" }.reduce(0) { $0 + $1.parameters }
+        print("\n\(groupDigits(summary.totalParameters)) parameters, \(formatFlops(summary.totalFlops))FLOPs per \(side)×\(side) image; "
+              + String(format: "the three fully connected layers hold %.0f%% of the parameters.",
+                       100 * Double(linear) / Double(max(summary.totalParameters, 1))))
+        if side != 224, let flat = summary.rows.first(where: { $0.typeName == "Flatten" })?.outputShape.last {
+            print("(At \(side)×\(side) the first fully connected layer sees \(flat) features instead of 6400, hence fewer parameters.)")
+        }
+        print()
+        run.metrics.results["parameters"] = .number(Double(summary.totalParameters))
+        run.metrics.results["forward_flops_per_image"] = .number(Double(summary.totalFlops))
+        return net
+    }
+
+    func train(_ net: Sequential, data: FashionMNIST) throws {
+        Narration.section("7.1.3 Training")
+        Narration.say("""
+        The book upsamples the 28×28 Fashion-MNIST images to 224×224, the ImageNet size, only so that \
+        AlexNet's layers fit; it adds no information and costs 64 times the arithmetic.
+        """)
+        run.announce(settings)
+        Random.seed(settings.seed)
+        net.initialize(.xavierUniform)
+        _ = try run.train(net, data: data, settings: settings, title: "AlexNet on Fashion-MNIST")
+        print("(the book, zh 2.0.0 on a V100 GPU at 224×224 for 10 epochs: loss 0.331, train acc 0.878, test acc 0.883)\n")
+        Narration.section("Pictures")
+        Narration.say("""
+        The 96 learned 11×11 filters of the first convolution (the classic AlexNet picture: on \
+        ImageNet they become edge, stripe and colour-blob detectors), and one test image after the \
+        first, second and fifth convolution with their ReLUs.
+        """)
+        try run.drawPictures(net: net, firstConv: net.layers[0] as! Conv2d,
+                             stageNames: [1: "conv 1 + ReLU", 4: "conv 2 + ReLU", 11: "conv 5 + ReLU"],
+                             data: data, settings: settings, modelName: "AlexNet")
+        try run.finish()
+    }
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import D2L
+import Foundation
+import Models
+
+/// D2L en 8.8, "Designing Convolution Network Architectures" (AnyNet, RegNet), as a narrated
+/// program: part 1 builds and trains RegNetX-32 as the book does; part 2 runs a small
+/// design-space study and plots the error EDFs the book only shows.
+@main
+struct Chapter7_8_RegNet: ChapterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "Chapter7_8_RegNet",
+        abstract: "AnyNet and RegNet: RegNetX-32 trained on Fashion-MNIST, and a design-space study with error EDFs.",
+        discussion: """
+        Part 1 shows the ResNeXt block and RegNetX-32 and trains it (filters.png, feature-maps.png,
+        training-curves.png, metrics.json). Part 2 samples networks from the design spaces AnyNetX_A…E and
+        RegNetX, trains each briefly, appends one line per network to design-space.jsonl (a rerun resumes)
+        and draws design-space-edf.png. Split a large study over machines with --shard i/n and combine the
+        files with --merge.
+        """)
+
+    @OptionGroup var options: ChapterOptions
+    @OptionGroup var study: StudyOptions
+
+    /// en 1.0.3: lr 0.05, batch 128, 10 epochs, 96×96, PyTorch's default initialisation.
+    static let book = Profile(epochs: 10, batchSize: 128, lr: 0.05, resize: 96)
+    /// Quick default: the original 28×28 images (1/12 of the arithmetic of 96×96), learning
+    /// rate 0.1, 2 epochs over the first 30,000 training images.
+    static let quick = Profile(epochs: 2, batchSize: 128, lr: 0.1, resize: 28, trainLimit: 30_000)
+
+    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
+        let chapter = RegNetChapter(run: run, settings: settings, study: study)
+        if !study.merge.isEmpty { return try chapter.mergeShards() }
+        try chapter.tell()
+    }
+}
+
+struct RegNetChapter {
+    let run: ChapterRun
+    let settings: ResolvedSettings
+    let study: StudyOptions
+
+    func tell() throws {
+        Narration.section("7.8 Designing Convolution Network Architectures (AnyNet, RegNet)")
+        Narration.say("""
+        The networks so far were designed by hand, one insight at a time. Radosavovic et al. (2020) \
+        designed *design spaces* instead: families of networks described by a few parameters. A space is \
+        judged by sampling networks from it, training each briefly, and comparing the distribution of \
+        their errors; a refinement that shifts the whole distribution towards low error is kept.
+        """)
+        var net: Sequential?
+        if study.part != .study {
+            try blockDemo()
+            net = try modelSummary()
+        }
+        if run.options.summaryOnly {
+            if study.part != .network { DesignSpaceStudyChapter.describeSpaces(study) }
+            return
+        }
+        let data = try run.loadData(settings)
+        var files = ["metrics.json"]
+        if let net {
+            try train(net, data: data)
+            files = ["filters.png", "feature-maps.png", "training-curves.png"] + files
+        }
+        if study.part != .network {
+            try DesignSpaceStudyChapter(run: run, settings: settings, options: study, data: data).tell()
+            files += [DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.logFile]
+        }
+        try run.finish(files: files)
+    }
+
+    func blockDemo() throws {
+        Narration.section("7.8.1 The AnyNet design space")
+        Narration.say("""
+        AnyNet networks have three parts: a stem (3×3 convolution with stride 2, batch normalization, \
+        ReLU), a body of stages, and a head (global average pooling and a linear layer). Each stage is a \
+        sequence of ResNeXt blocks: 1×1 convolution to the bottleneck width, grouped 3×3 convolution, \
+        1×1 convolution back, each with batch normalization, plus the shortcut. The first block of a \
+        stage halves height and width and projects the shortcut with a 1×1 convolution. Per stage i the \
+        free choices are its depth d_i, width w_i, bottleneck ratio b_i and group width g_i.
+        """)
+        Random.seed(settings.seed)
+        var g = SeededGenerator(seed: settings.seed &+ 17)
+        let x = Tensor(shape: [4, 32, 96, 96], data: (0..<(4 * 32 * 96 * 96)).map { _ in g.normal() })
+        let block = ResNeXtBlock(channels: 32, groupWidth: 16, botMul: 1)
+        let y = try GradMode.withoutGrad { try block(x) }
+        print("ResNeXtBlock(channels: 32, groupWidth: 16, botMul: 1) on X of shape \(x.shape.shapeDescription) gives \(y.shape.shapeDescription) "
+              + "(\(block.groups) groups of \(block.bottleneckChannels / block.groups) channels)\n")
+        run.metrics.results["block_demo_shape"] = .array(y.shape.map { .number(Double($0)) })
+    }
+
+    func modelSummary() throws -> Sequential {
+        Narration.section("7.8.3 RegNetX-32")
+        Narration.say("""
+        The book's RegNetX-32 follows the paper's rules for good networks (no bottleneck, shared group \
+        width 16, widths and depths that grow from stage to stage): stem 32 channels, two stages of 4 and \
+        6 blocks with 32 and 80 channels. That is 1 + 10·3 + 1 = 32 layers with weights, not counting \
+        the two projections. Its shapes on one 96×96 image:
+        """)
+        Random.seed(settings.seed)
+        print(try regNetX32().layerSummary(inputShape: [1, 1, 96, 96]).printout)
+        let side = settings.train.resize
+        Random.seed(settings.seed)
+        let (net, summary) = try run.summarise("RegNetX-32", side: side) { regNetX32() }
+        if side != 96 {
+            print("\nAt \(side)×\(side), the size this run trains on:")
+            print(summary.printout)
+        }
+        print()
+        print(summary.table)
+        print("\n\(groupDigits(summary.totalParameters)) parameters, \(formatFlops(summary.totalFlops))FLOPs per \(side)×\(side) image.\n")
+        run.metrics.results["parameters"] = .number(Double(summary.totalParameters))
+        run.metrics.results["forward_flops_per_image"] = .number(Double(summary.totalFlops))
+        return net
+    }
+
+    func train(_ net: Sequential, data: FashionMNIST) throws {
+        Narration.section("7.8.4 Training RegNetX-32")
+        run.announce(settings, initialisation: "PyTorch's default initialisation")
+        Random.seed(settings.seed)
+        net.initialize(.pytorchDefault)
+        _ = try run.train(net, data: data, settings: settings, title: "RegNetX-32 on Fashion-MNIST")
+        print("(the book, en 1.0.3 on a GPU at 96×96 for 10 epochs: val acc 0.908, read from its plot; it prints no result line)\n")
+        Narration.section("Pictures")
+        Narration.say("The 32 filters of the stem's 3×3 convolution, and one test image after the stem and each stage.")
+        let firstConv = (net.layers[0] as! Sequential).layers[0] as! Conv2d
+        try run.drawPictures(net: net, firstConv: firstConv, stageNames: [0: "stem (32)", 1: "stage 1 (32)", 2: "stage 2 (80)"],
+                             data: data, settings: settings, modelName: "RegNetX-32")
+    }
+
+    func mergeShards() throws {
+        try DesignSpaceStudyChapter.merge(run: run, options: study)
+        try run.finish(files: ["metrics.json", DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.logFile])
+    }
+}

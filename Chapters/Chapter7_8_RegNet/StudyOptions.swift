@@ -1,0 +1,57 @@
+import ArgumentParser
+import D2L
+import Models
+
+/// Which parts of the chapter to run.
+enum ChapterPart: String, ExpressibleByArgument, CaseIterable {
+    case all, network, study
+}
+
+/// The flags of the design-space study (part 2).
+struct StudyOptions: ParsableArguments {
+    @Option(help: "Which part to run: all, network (RegNetX-32 only) or study (design spaces only).")
+    var part: ChapterPart = .all
+
+    @Option(help: "Networks sampled per design space.")
+    var samples: Int = 8
+
+    @Option(help: "Design spaces to study, from A, B, C, D, E (AnyNetX_A…E) and X (RegNetX).")
+    var spaces: String = "A,B,C,D,E,X"
+
+    @Option(help: "Training steps per sampled network (the fixed short budget).")
+    var budget: Int = DesignSpaceStudyChapter.defaultBudget
+
+    @Option(help: "Keep only networks whose forward FLOPs per image fall in lo:hi, in MFLOPs (e.g. 8:16).")
+    var flopsBand: String = DesignSpaceStudyChapter.defaultBand
+
+    @Option(help: "Train only samples whose index ≡ i (mod n), written i/n, to split a study over n machines.")
+    var shard: String = "0/1"
+
+    @Option(parsing: .upToNextOption, help: "Combine these design-space.jsonl files (shards) into one, then plot; trains nothing.")
+    var merge: [String] = []
+
+    /// The parsed values (valid after `validate()`).
+    var spaceList: [DesignSpace] { DesignSpace.parseList(spaces) ?? [] }
+    var shardValue: Shard { Shard(shard) ?? .all }
+    var band: ClosedRange<Int> { Self.parseBand(flopsBand)! }
+
+    /// "8:16" (MFLOPs) → 8,000,000…16,000,000.
+    static func parseBand(_ text: String) -> ClosedRange<Int>? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let lo = Double(parts[0]), let hi = Double(parts[1]),
+              lo.isFinite, hi.isFinite, lo >= 0, hi > lo, hi < 1e6 else { return nil }
+        return Int(lo * 1e6)...Int(hi * 1e6)
+    }
+
+    func validate() throws {
+        guard samples > 0, samples <= 100_000 else { throw ValidationError("--samples must be between 1 and 100000, got \(samples)") }
+        guard budget > 0, budget <= 1_000_000 else { throw ValidationError("--budget must be a positive number of steps, got \(budget)") }
+        guard DesignSpace.parseList(spaces) != nil else {
+            throw ValidationError("--spaces '\(spaces)': expected a comma-separated list of A, B, C, D, E, X")
+        }
+        guard Self.parseBand(flopsBand) != nil else {
+            throw ValidationError("--flops-band '\(flopsBand)': expected lo:hi in MFLOPs with 0 ≤ lo < hi, e.g. \(DesignSpaceStudyChapter.defaultBand)")
+        }
+        guard Shard(shard) != nil else { throw ValidationError("--shard '\(shard)': expected i/n with 0 ≤ i < n, e.g. 0/4") }
+    }
+}

@@ -1,0 +1,264 @@
+import D2L
+import Foundation
+
+/// The design spaces of Radosavovic et al. (2020), "Designing Network Design Spaces", scaled
+/// down to Fashion-MNIST on a CPU, with the paper's sampling rules: log-uniform depths and
+/// widths, widths divisible by 8, bottleneck ratios b ∈ {1, 2, 4}, power-of-two group widths,
+/// the divisibility fix of its appendix D, and rejection sampling into a FLOP band.
+
+/// An AnyNet design: the stem width and its stages.
+public struct AnyNetArchitecture: Sendable, Hashable, Codable {
+    public var stem: Int
+    public var stages: [AnyNetStage]
+
+    public init(stem: Int, stages: [AnyNetStage]) { self.stem = stem; self.stages = stages }
+
+    /// The network (D2L's AnyNet).
+    public func make(classes: Int = 10) -> Sequential { anyNet(stem: stem, stages: stages, classes: classes) }
+
+    /// `d=(1,3,2) w=(16,48,96) b=(1,2,1) g=(4,8,16)`, b being the paper's bottleneck ratio.
+    public var description: String {
+        func list(_ f: (AnyNetStage) -> Int) -> String { "(" + stages.map { String(f($0)) }.joined(separator: ",") + ")" }
+        return "d=\(list(\.depth)) w=\(list(\.channels)) b=\(list { Int((1 / $0.botMul).rounded()) }) g=\(list(\.groupWidth))"
+    }
+
+    /// Parameters of `make()` for a 1-channel input and `classes` outputs (biases and BN γ, β included).
+    public func parameterCount(classes: Int = 10) -> Int {
+        var total = 9 * stem + stem + 2 * stem           // stem conv + bias + BN
+        var cin = stem
+        for s in stages {
+            let bot = bottleneck(s), groups = bot / s.groupWidth
+            for i in 0..<s.depth {
+                let inC = i == 0 ? cin : s.channels
+                total += inC * bot + bot + 2 * bot                      // 1×1 conv, BN
+                total += (bot / groups) * 9 * bot + bot + 2 * bot        // 3×3 grouped conv, BN
+                total += bot * s.channels + s.channels + 2 * s.channels  // 1×1 conv, BN
+                if i == 0 { total += inC * s.channels + s.channels + 2 * s.channels }   // projection
+            }
+            cin = s.channels
+        }
+        return total + cin * classes + classes
+    }
+
+    /// Forward FLOPs of one side×side image, counted as `layerSummary` counts them: 2 per
+    /// multiply-add of convolutions and the linear layer, 2 per BN output, 1 per output of the
+    /// stem's ReLU layer, 1 per input of the global average pooling.
+    public func flops(side: Int, classes: Int = 10) -> Int {
+        func out(_ n: Int, stride: Int) -> Int { (n + 2 - 3) / stride + 1 }      // 3×3, pad 1
+        var h = out(side, stride: 2)
+        var total = 2 * h * h * stem * 9 + 2 * h * h * stem + h * h * stem
+        var cin = stem
+        for s in stages {
+            let bot = bottleneck(s), perGroup = s.groupWidth
+            for i in 0..<s.depth {
+                let inC = i == 0 ? cin : s.channels
+                let hIn = h
+                if i == 0 { h = out(h, stride: 2) }
+                let hwIn = hIn * hIn, hw = h * h
+                total += 2 * hwIn * inC * bot + 2 * hwIn * bot                       // 1×1 at input size
+                total += 2 * hw * bot * perGroup * 9 + 2 * hw * bot                  // 3×3 (stride on the first)
+                total += 2 * hw * bot * s.channels + 2 * hw * s.channels
+                if i == 0 { total += 2 * hw * inC * s.channels + 2 * hw * s.channels }  // 1×1 stride-2 projection
+            }
+            cin = s.channels
+        }
+        return total + h * h * cin + 2 * cin * classes
+    }
+
+    func bottleneck(_ s: AnyNetStage) -> Int { Int((Double(s.channels) * s.botMul).rounded(.toNearestOrEven)) }
+}
+
+/// AnyNetX_A … _E and RegNetX, each a refinement of the one before (Table 1 of the paper).
+public enum DesignSpace: String, CaseIterable, Sendable, Codable {
+    case a = "A", b = "B", c = "C", d = "D", e = "E", x = "X"
+
+    public var name: String { self == .x ? "RegNetX" : "AnyNetX_\(rawValue)" }
+
+    /// What the space adds to the one before it.
+    public var rule: String {
+        switch self {
+        case .a: return "every stage has its own depth d_i, width w_i, bottleneck ratio b_i and group width g_i"
+        case .b: return "A with one bottleneck ratio b shared by all stages"
+        case .c: return "B with one group width g shared by all stages"
+        case .d: return "C with widths that never decrease, w_(i+1) ≥ w_i"
+        case .e: return "D with depths that never decrease, d_(i+1) ≥ d_i"
+        case .x: return "widths from a quantized linear rule u_j = w0 + wa·j, w_j = w0·wm^round(log_wm(u_j/w0)), with shared b and g"
+        }
+    }
+
+    /// Parses "A,B,X" or "a, c".
+    public static func parseList(_ text: String) -> [DesignSpace]? {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+        let spaces = parts.compactMap(DesignSpace.init(rawValue:))
+        return spaces.count == parts.count && !spaces.isEmpty ? spaces : nil
+    }
+}
+
+/// The ranges the sampler draws from, scaled from the paper's (d ≤ 16, w ≤ 1024, g ≤ 32,
+/// 4 stages at 224×224) to 28×28 Fashion-MNIST images on a CPU.
+public struct DesignSpaceRanges: Sendable {
+    public var stem = 16
+    public var stages = 3
+    public var depth = 1...4
+    public var width = 8...128
+    public var bottlenecks = [1, 2, 4]
+    public var groupWidths = [1, 2, 4, 8, 16]
+    /// RegNetX: total depth, w0, wa and wm ranges; at most `stages` stages are kept.
+    public var regDepth = 2...12
+    public var regW0 = 8...64
+    public var regWa = 4.0...64.0
+    public var regWm = 1.5...3.0
+    public init() {}
+
+    public var summary: String {
+        "\(stages) stages after a \(stem)-channel stem; depth per stage \(depth.lowerBound)–\(depth.upperBound), "
+        + "width \(width.lowerBound)–\(width.upperBound) (multiples of 8), both log-uniform; b ∈ {\(bottlenecks.map(String.init).joined(separator: ", "))}; "
+        + "g ∈ {\(groupWidths.map(String.init).joined(separator: ", "))}. RegNetX: d \(regDepth.lowerBound)–\(regDepth.upperBound), "
+        + "w0 \(regW0.lowerBound)–\(regW0.upperBound), wa \(Int(regWa.lowerBound))–\(Int(regWa.upperBound)), "
+        + "wm \(regWm.lowerBound)–\(regWm.upperBound), at most \(stages) stages"
+    }
+}
+
+/// Draws architecture number `index` of a design space. Sample i of a space depends only on
+/// (space, i, seed): its random stream is seeded from those three, and rejected draws (outside
+/// the space's constraints or the FLOP band) are retried from the same stream.
+public struct DesignSpaceSampler: Sendable {
+    public var ranges = DesignSpaceRanges()
+    /// Input side the FLOPs are counted at.
+    public var side: Int
+    /// Accepted forward FLOPs per image (inclusive).
+    public var flopBand: ClosedRange<Int>
+    /// Draws before giving up on a space (the band may be unreachable).
+    public var maxTries = 100_000
+
+    public init(side: Int, flopBand: ClosedRange<Int>, ranges: DesignSpaceRanges = DesignSpaceRanges()) {
+        self.side = side; self.flopBand = flopBand; self.ranges = ranges
+    }
+
+    public struct Sample: Sendable {
+        public let architecture: AnyNetArchitecture
+        /// Draws it took, this one included.
+        public let tries: Int
+        public let flops: Int
+        public let parameters: Int
+    }
+
+    public enum SamplerError: Error, CustomStringConvertible {
+        case bandUnreachable(DesignSpace, ClosedRange<Int>, tries: Int)
+        public var description: String {
+            switch self {
+            case let .bandUnreachable(space, band, tries):
+                return "no \(space.name) network with \(formatFlops(band.lowerBound))–\(formatFlops(band.upperBound))FLOPs "
+                    + "found in \(groupDigits(tries)) draws; widen --flops-band"
+            }
+        }
+    }
+
+    public func sample(_ space: DesignSpace, index: Int, seed: UInt64) throws -> Sample {
+        var g = SeededGenerator(seed: Self.streamSeed(space, index: index, seed: seed))
+        for tries in 1...maxTries {
+            guard let arch = draw(space, using: &g), satisfies(arch, space) else { continue }
+            let f = arch.flops(side: side)
+            if flopBand.contains(f) {
+                return Sample(architecture: arch, tries: tries, flops: f, parameters: arch.parameterCount())
+            }
+        }
+        throw SamplerError.bandUnreachable(space, flopBand, tries: maxTries)
+    }
+
+    /// The seed of sample `index` of `space` (SplitMix64 of the three, so nearby indices get unrelated streams).
+    static func streamSeed(_ space: DesignSpace, index: Int, seed: UInt64) -> UInt64 {
+        var z = seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)
+        z ^= UInt64(DesignSpace.allCases.firstIndex(of: space)! + 1) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// One draw before the constraints of D, E and the FLOP band are checked.
+    func draw(_ space: DesignSpace, using g: inout SeededGenerator) -> AnyNetArchitecture? {
+        let r = ranges
+        var stages: [(d: Int, w: Int, b: Int, g: Int)]
+        if space == .x {
+            let d = Int.random(in: r.regDepth, using: &g)
+            let w0 = logUniform(Double(r.regW0.lowerBound), Double(r.regW0.upperBound), quantum: 8, &g)
+            let wa = logUniform(r.regWa.lowerBound, r.regWa.upperBound, quantum: 0.1, &g)
+            let wm = logUniform(r.regWm.lowerBound, r.regWm.upperBound, quantum: 0.001, &g)
+            let b = r.bottlenecks.randomElement(using: &g)!, gw = r.groupWidths.randomElement(using: &g)!
+            let widths = Self.quantizedLinearWidths(depth: d, w0: w0, wa: wa, wm: wm)
+            var runs: [(d: Int, w: Int, b: Int, g: Int)] = []
+            for w in widths {
+                if let last = runs.last, last.w == w { runs[runs.count - 1].d += 1 } else { runs.append((1, w, b, gw)) }
+            }
+            guard runs.count <= r.stages, runs.allSatisfy({ r.width.contains($0.w) }) else { return nil }
+            stages = runs
+        } else {
+            let sharedB = r.bottlenecks.randomElement(using: &g)!, sharedG = r.groupWidths.randomElement(using: &g)!
+            stages = (0..<r.stages).map { _ in
+                let d = Int(logUniform(Double(r.depth.lowerBound), Double(r.depth.upperBound), quantum: 1, &g))
+                let w = Int(logUniform(Double(r.width.lowerBound), Double(r.width.upperBound), quantum: 8, &g))
+                let b = space == .a ? r.bottlenecks.randomElement(using: &g)! : sharedB
+                let gw = space == .a || space == .b ? r.groupWidths.randomElement(using: &g)! : sharedG
+                return (d, w, b, gw)
+            }
+        }
+        return AnyNetArchitecture(stem: r.stem, stages: stages.map { s in
+            let (w, gw) = Self.compatible(width: s.w, bottleneck: s.b, groupWidth: s.g)
+            return AnyNetStage(depth: s.d, channels: w, groupWidth: gw, botMul: 1 / Double(s.b))
+        })
+    }
+
+    /// The paper's appendix D: with bottleneck width w_b = w / b, a group width larger than
+    /// w_b becomes w_b; otherwise w_b is rounded to a multiple of g (and w = w_b · b).
+    public static func compatible(width w: Int, bottleneck b: Int, groupWidth g: Int) -> (width: Int, groupWidth: Int) {
+        let wb = w / b
+        if g >= wb { return (w, wb) }
+        let rounded = Swift.max(g, Int((Double(wb) / Double(g)).rounded()) * g)
+        return (rounded * b, g)
+    }
+
+    /// RegNet's per-block widths: u_j = w0 + wa·j, s_j = round(log(u_j / w0) / log wm),
+    /// w_j = w0 · wm^s_j rounded to a multiple of 8.
+    public static func quantizedLinearWidths(depth: Int, w0: Double, wa: Double, wm: Double) -> [Int] {
+        (0..<depth).map { j in
+            let u = w0 + wa * Double(j)
+            let s = (log(u / w0) / log(wm)).rounded()
+            return Int((w0 * pow(wm, s) / 8).rounded()) * 8
+        }
+    }
+
+    /// Whether `arch` belongs to `space` (the checks the tests run on every sample).
+    public func satisfies(_ arch: AnyNetArchitecture, _ space: DesignSpace) -> Bool {
+        let s = arch.stages, r = ranges
+        guard !s.isEmpty, s.count <= r.stages, arch.stem == r.stem else { return false }
+        for st in s {
+            let b = Int((1 / st.botMul).rounded()), wb = st.channels / b
+            guard st.channels % 8 == 0, r.width.contains(st.channels), r.bottlenecks.contains(b),
+                  st.channels % b == 0, st.groupWidth >= 1, wb % st.groupWidth == 0,
+                  r.groupWidths.contains(st.groupWidth) || st.groupWidth == wb else { return false }
+            if space != .x && !r.depth.contains(st.depth) { return false }
+        }
+        if space == .x && !r.regDepth.contains(s.reduce(0) { $0 + $1.depth }) { return false }
+        if space != .x && s.count != r.stages { return false }
+        let sharedB = Set(s.map(\.botMul)).count == 1
+        // A shared group width may be cut to a stage's bottleneck width by the divisibility fix.
+        let nominalG = s.map(\.groupWidth).max()!
+        let sharedG = s.allSatisfy { $0.groupWidth == nominalG || $0.groupWidth == $0.channels / Int((1 / $0.botMul).rounded()) }
+        let widthsUp = zip(s, s.dropFirst()).allSatisfy { $1.channels >= $0.channels }
+        let depthsUp = zip(s, s.dropFirst()).allSatisfy { $1.depth >= $0.depth }
+        switch space {
+        case .a: return true
+        case .b: return sharedB
+        case .c: return sharedB && sharedG
+        case .d: return sharedB && sharedG && widthsUp
+        case .e: return sharedB && sharedG && widthsUp && depthsUp
+        case .x: return sharedB && sharedG && widthsUp
+        }
+    }
+}
+
+/// pycls's `log_uniform`: exp of a uniform draw between log lo and log hi, rounded to a multiple of `quantum`.
+func logUniform(_ lo: Double, _ hi: Double, quantum: Double, _ g: inout SeededGenerator) -> Double {
+    let v = exp(Double.random(in: log(lo)...log(hi), using: &g))
+    return Swift.max(quantum, (v / quantum).rounded() * quantum)
+}

@@ -1,0 +1,83 @@
+import D2L
+import Foundation
+import Testing
+
+/// Chapters 7.1–7.4 run as a learner would: the book's printouts, then a few seconds of real data.
+@Suite(.serialized) struct ClassicChapterTests {
+    @Test func alexNetSummary() throws {
+        let r = try ChapterRunner.run("Chapter7_1_AlexNet", ["--summary-only"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("""
+        Conv2d output shape:\t[1, 96, 54, 54]
+        ReLU output shape:\t[1, 96, 54, 54]
+        MaxPool2d output shape:\t[1, 96, 26, 26]
+        """))
+        #expect(r.stdout.contains("MaxPool2d output shape:\t[1, 256, 5, 5]\nFlatten output shape:\t[1, 6400]"))
+        #expect(r.stdout.contains("46,764,746 parameters at 224×224"))
+    }
+
+    @Test func vggSummary() throws {
+        let r = try ChapterRunner.run("Chapter7_2_VGG", ["--summary-only", "--full"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("vggBlock(convs: 2, channels: 128) on X of shape [1, 64, 56, 56] gives [1, 128, 28, 28]"))
+        #expect(r.stdout.contains("Sequential output shape:\t[1, 512, 7, 7]\nFlatten output shape:\t[1, 25088]"))
+        #expect(r.stdout.contains("Sequential output shape:\t[1, 128, 7, 7]\nFlatten output shape:\t[1, 6272]"))
+        #expect(r.stdout.contains("128,806,154 parameters"))
+        #expect(r.stdout.contains("43,093,322 parameters"))
+    }
+
+    @Test func ninSummary() throws {
+        let r = try ChapterRunner.run("Chapter7_3_NiN", ["--summary-only", "--full"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("gives [1, 96, 54, 54]"))
+        #expect(r.stdout.contains("Sequential output shape:\t[1, 10, 5, 5]\nAdaptiveAvgPool2d output shape:\t[1, 10, 1, 1]\nFlatten output shape:\t[1, 10]"))
+        #expect(r.stdout.contains("1,992,166 parameters"))
+    }
+
+    @Test func googLeNetSummary() throws {
+        let r = try ChapterRunner.run("Chapter7_4_GoogLeNet", ["--summary-only"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("Inception(64, (96, 128), (16, 32), 32) on X of shape [1, 192, 12, 12] gives [1, 256, 12, 12]"))
+        #expect(r.stdout.contains("""
+        Sequential output shape:\t[1, 64, 24, 24]
+        Sequential output shape:\t[1, 192, 12, 12]
+        Sequential output shape:\t[1, 480, 6, 6]
+        Sequential output shape:\t[1, 832, 3, 3]
+        Sequential output shape:\t[1, 1024]
+        Linear output shape:\t[1, 10]
+        """))
+        #expect(r.stdout.contains("5,977,530 parameters"))
+    }
+
+    @Test(arguments: [("Chapter7_1_AlexNet", "40", "65×65"), ("Chapter7_2_VGG", "31", "32×32"), ("Chapter7_3_NiN", "50", "67×67")])
+    func tooSmallResizeNamesTheMinimum(chapter: String, resize: String, minimum: String) throws {
+        let out = ChapterRunner.temporaryFolder("resize-\(chapter)")
+        let r = try ChapterRunner.run(chapter, ["--resize", resize, "--out-dir", out])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("the smallest it accepts is \(minimum)"), "\(r.all)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// A few seconds of training on real data: these networks have no batch norm and need a few
+    /// hundred steps to leave chance level, so this checks the run and its files, not accuracy.
+    @Test(arguments: [("Chapter7_1_AlexNet", "67"), ("Chapter7_2_VGG", "32"), ("Chapter7_3_NiN", "67"), ("Chapter7_4_GoogLeNet", "32")])
+    func endToEndOnASubset(chapter: String, resize: String) throws {
+        let out = ChapterRunner.temporaryFolder("e2e-\(chapter)")
+        let r = try ChapterRunner.run(chapter, ["--train-limit", "512", "--test-limit", "500", "--batch-size", "64",
+                                                "--epochs", "1", "--resize", resize, "--lr", "0.01", "--out-dir", out])
+        #expect(r.status == 0, "\(r.all)")
+        let result = r.stdout.split(separator: "\n").first { $0.hasPrefix("loss ") && $0.contains("test acc") }
+        let fields = result.map { $0.split(separator: " ") } ?? []
+        let loss = fields.count > 1 ? Double(fields[1].dropLast()) : nil
+        #expect(loss.map { $0.isFinite && $0 > 0 } == true, "\(r.stdout)")
+        #expect(r.stdout.contains("examples/sec on cpu"))
+        #expect(r.stdout.contains("the first 512 of 60,000 training images; the first 500 of 10,000 test images"))
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        #expect(metrics["status"] as? String == "finished")
+        #expect((metrics["epochs"] as? [Any])?.count == 1)
+        for png in ["filters.png", "feature-maps.png", "training-curves.png"] {
+            let image = try readPNG(path: out + "/" + png)
+            #expect(image.width > 100 && image.height > 100, "\(png)")
+        }
+    }
+}

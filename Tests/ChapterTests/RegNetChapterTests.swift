@@ -1,0 +1,61 @@
+import D2L
+import Foundation
+import Testing
+
+/// Chapter 7.8: the RegNetX-32 printout, and a tiny design-space study that shards, resumes and merges.
+@Suite(.serialized) struct RegNetChapterTests {
+    @Test func summaryMatchesTheBook() throws {
+        let r = try ChapterRunner.run("Chapter7_8_RegNet", ["--summary-only", "--full"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("ResNeXtBlock(channels: 32, groupWidth: 16, botMul: 1) on X of shape [4, 32, 96, 96] gives [4, 32, 96, 96]"))
+        #expect(r.stdout.contains("""
+        Sequential output shape:\t[1, 32, 48, 48]
+        Sequential output shape:\t[1, 32, 24, 24]
+        Sequential output shape:\t[1, 80, 12, 12]
+        Sequential output shape:\t[1, 10]
+        """))
+        #expect(r.stdout.contains("179,290 parameters"))
+        #expect(r.stdout.contains("AnyNetX_E: D with depths that never decrease"))
+    }
+
+    @Test(arguments: ["--spaces=A,Q", "--flops-band=9:3", "--shard=3/3", "--samples=0", "--budget=-1"])
+    func badStudyFlags(argument: String) throws {
+        let r = try ChapterRunner.run("Chapter7_8_RegNet", [argument, "--out-dir", ChapterRunner.temporaryFolder("bad-flag")])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(String(argument.split(separator: "=")[0])), "\(r.all)")
+    }
+
+    /// Two shards of a 2-space × 3-sample study, a rerun that resumes (trains nothing), and a merge.
+    @Test func tinyStudyShardsResumesAndMerges() throws {
+        let base = ChapterRunner.temporaryFolder("study")
+        let common = ["--part", "study", "--spaces", "A,X", "--samples", "3", "--budget", "4", "--flops-band", "0:100",
+                      "--test-limit", "300"]
+        let first = try ChapterRunner.run("Chapter7_8_RegNet", common + ["--shard", "0/2", "--out-dir", base + "/s0"])
+        #expect(first.status == 0, "\(first.all)")
+        let second = try ChapterRunner.run("Chapter7_8_RegNet", common + ["--shard", "1/2", "--out-dir", base + "/s1"])
+        #expect(second.status == 0, "\(second.all)")
+        let lines0 = try String(contentsOfFile: base + "/s0/design-space.jsonl", encoding: .utf8).split(separator: "\n")
+        let lines1 = try String(contentsOfFile: base + "/s1/design-space.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines0.count == 4 && lines1.count == 2)      // indices 0, 2 and 1 of each space
+        for line in lines0 + lines1 {
+            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            for key in ["space", "index", "seed", "architecture", "params", "flops", "error", "seconds"] { #expect(o[key] != nil, "\(key)") }
+            #expect((0...1).contains(o["error"] as! Double))
+        }
+        let png = try readPNG(path: base + "/s0/design-space-edf.png")
+        #expect(png.width == 760 && png.height == 500)
+
+        let again = try ChapterRunner.run("Chapter7_8_RegNet", common + ["--shard", "0/2", "--out-dir", base + "/s0"])
+        #expect(again.status == 0)
+        #expect(again.stdout.components(separatedBy: "(already in design-space.jsonl)").count - 1 == 4, "\(again.stdout)")
+        #expect(try String(contentsOfFile: base + "/s0/design-space.jsonl", encoding: .utf8).split(separator: "\n").count == 4)
+
+        let merged = try ChapterRunner.run("Chapter7_8_RegNet", ["--merge", base + "/s0/design-space.jsonl", base + "/s1/design-space.jsonl",
+                                                                 "--out-dir", base + "/merged"])
+        #expect(merged.status == 0, "\(merged.all)")
+        #expect(merged.stdout.contains("6 distinct networks"))
+        #expect(merged.stdout.contains("AnyNetX_A") && merged.stdout.contains("RegNetX"))
+        #expect(try String(contentsOfFile: base + "/merged/design-space.jsonl", encoding: .utf8).split(separator: "\n").count == 6)
+        _ = try readPNG(path: base + "/merged/design-space-edf.png")
+    }
+}
