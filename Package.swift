@@ -19,6 +19,7 @@ let chapters = [
     "Chapter7_5_BatchNorm",
     "Chapter7_6_ResNet",
     "Chapter7_7_DenseNet",
+    "Chapter7_8_RegNet",
 ]
 
 let package = Package(

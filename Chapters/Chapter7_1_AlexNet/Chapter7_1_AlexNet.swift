@@ -19,9 +19,9 @@ struct Chapter7_1_AlexNet: ChapterCommand {
     /// zh 2.0.0: lr 0.01, batch 128, 10 epochs, 224×224, Xavier.
     static let book = Profile(epochs: 10, batchSize: 128, lr: 0.01, resize: 224)
     /// Quick default (about 4.5 minutes on 2 cores): 67×67 images (AlexNet needs at least 65),
-    /// a tenfold learning rate to leave the initial plateau early, one pass over the first
-    /// 36,000 training images.
-    static let quick = Profile(epochs: 1, batchSize: 128, lr: 0.1, resize: 67, trainLimit: 36_000)
+    /// batch 64 and a tenfold learning rate to leave the initial plateau early, one pass over
+    /// the first 40,000 training images.
+    static let quick = Profile(epochs: 1, batchSize: 64, lr: 0.1, resize: 67, trainLimit: 40_000)
 
     func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
         try AlexNetChapter(run: run, settings: settings).tell()
@@ -64,7 +64,7 @@ struct AlexNetChapter {
         print("\n\(groupDigits(book.totalParameters)) parameters at 224×224, \(formatFlops(book.totalFlops))FLOPs per image.")
         let side = settings.train.resize
         Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("AlexNet", side: side) { alexNet() }
+        let (net, summary) = try run.summarise("AlexNet", side: side, batch: settings.train.batchSize) { alexNet() }
         if side != 224 {
             print("\nAt \(side)×\(side), the size this run trains on:")
             print(summary.printout)

@@ -61,7 +61,7 @@ struct BatchNormChapter {
         """)
         Random.seed(settings.seed)
         let side = settings.train.resize
-        let (net, summary) = try run.summarise("LeNet with batch normalization", side: side) { bnLeNetScratch() }
+        let (net, summary) = try run.summarise("LeNet with batch normalization", side: side, batch: settings.train.batchSize) { bnLeNetScratch() }
         print(summary.printout)
         print()
         print(summary.table)

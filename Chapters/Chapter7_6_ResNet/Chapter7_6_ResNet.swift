@@ -85,7 +85,7 @@ struct ResNetChapter {
         let side = settings.train.resize
         print("\nAt \(side)×\(side), the size this run trains on:")
         Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("ResNet-18", side: side) { resNet18() }
+        let (net, summary) = try run.summarise("ResNet-18", side: side, batch: settings.train.batchSize) { resNet18() }
         print(summary.printout)
         print()
         print(summary.table)

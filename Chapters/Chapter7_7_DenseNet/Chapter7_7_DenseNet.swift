@@ -81,7 +81,7 @@ struct DenseNetChapter {
         print(try probe.layerSummary(inputShape: [1, 1, 96, 96]).printout)
         let side = settings.train.resize
         Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("DenseNet", side: side) { denseNet() }
+        let (net, summary) = try run.summarise("DenseNet", side: side, batch: settings.train.batchSize) { denseNet() }
         if side != 96 {
             print("\nAt \(side)×\(side), the size this run trains on:")
             print(summary.printout)

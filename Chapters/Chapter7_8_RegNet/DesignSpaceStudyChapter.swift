@@ -10,8 +10,8 @@ struct DesignSpaceStudyChapter {
     /// The study trains on the original 28×28 images with batch 64 and lr 0.1 and measures the
     /// error on the first 2,000 test images.
     static let side = 28, batchSize = 64, learningRate: Float = 0.1, testImages = 2_000
-    static let defaultBudget = 150
-    static let defaultBand = "6:12"
+    static let defaultBudget = 100
+    static let defaultBand = "5:10"
 
     let run: ChapterRun
     let settings: ResolvedSettings
@@ -163,8 +163,10 @@ struct DesignSpaceStudyChapter {
         let out = run.path(logFile), temporary = out + ".partial"
         try? FileManager.default.removeItem(atPath: temporary)
         for r in merged { try StudyLog.append(r, to: temporary) }
-        if merged.isEmpty { FileManager.default.createFile(atPath: temporary, contents: Data()) }
-        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: out), withItemAt: URL(fileURLWithPath: temporary))
+        if merged.isEmpty { _ = FileManager.default.createFile(atPath: temporary, contents: Data()) }
+        guard rename(temporary, out) == 0 else {     // atomic: the old file stays until the new one is complete
+            throw OutputError(path: out, reason: "cannot replace the file (\(String(cString: strerror(errno))))")
+        }
         print("\(merged.count) distinct networks written to \(out)\n")
         let spaces = DesignSpace.allCases.filter { s in merged.contains { $0.space == s } }
         try report(merged, spaces: spaces, run: run)

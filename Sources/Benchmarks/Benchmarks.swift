@@ -39,22 +39,24 @@ struct Benchmarks: ParsableCommand {
         var rows: [[String: JSONValue]] = []
         if !json {
             print("OpenBLAS \(BLASInfo.coreName), \(Parallel.threads) threads; sgemm 1024³ with the same threads: \(String(format: "%.1f", ceiling)) GFLOP/s\n")
-            print("model              input/batch   train img/s   infer img/s   fwd MFLOP/img   train GFLOP/s   peak RSS")
+            print("model              input/batch   train img/s   infer img/s   fwd MFLOP/img   train GFLOP/s   peak RSS   estimate")
         }
         for name in names {
             var e = ModelCatalog.entry(name)!
             if let input { e = ModelCatalog.Entry(name: e.name, input: input, batch: e.batch, make: e.make) }
             let batch = batchSize ?? e.batch
+            resetPeakRSS()
             let r = try measure(e, batch: batch)
             let trainGflops = r.train * Double(r.flops) * 3 / 1e9
             rows.append(["model": .string(name), "input": .number(Double(e.input)), "batch": .number(Double(batch)),
                          "train_images_per_sec": .number(r.train), "infer_images_per_sec": .number(r.infer),
                          "forward_flops_per_image": .number(Double(r.flops)), "train_gflops": .number(trainGflops),
                          "sgemm_gflops": .number(ceiling), "peak_rss_bytes": .number(Double(peakRSS())),
-                         "threads": .number(Double(Parallel.threads))])
+                         "threads": .number(Double(Parallel.threads)), "estimated_training_bytes": .number(Double(r.estimate))])
             if !json {
-                print(String(format: "%-18@ %4d/%-8d %11.1f %13.1f %15.2f %15.1f %8.2f GiB", name, e.input, batch,
-                             r.train, r.infer, Double(r.flops) / 1e6, trainGflops, Double(peakRSS()) / 1_073_741_824))
+                print(String(format: "%-18@ %4d/%-8d %11.1f %13.1f %15.2f %15.1f %6.2f GiB %6.2f GiB", name, e.input, batch,
+                             r.train, r.infer, Double(r.flops) / 1e6, trainGflops, Double(peakRSS()) / 1_073_741_824,
+                             Double(r.estimate) / 1_073_741_824))
             }
         }
         if json {
@@ -63,11 +65,12 @@ struct Benchmarks: ParsableCommand {
             print(String(decoding: try encoder.encode(rows.map(JSONValue.object)), as: UTF8.self))
         } else {
             print("\ntrain GFLOP/s counts 3× the forward FLOPs per trained image (forward + two backward products).")
+            print("peak RSS is measured per model; estimate is what the chapters' memory check assumes (MemoryEstimate).")
         }
     }
 
     /// Images/s for a training step (forward, backward, SGD) and for inference.
-    func measure(_ e: ModelCatalog.Entry, batch: Int) throws -> (train: Double, infer: Double, flops: Int) {
+    func measure(_ e: ModelCatalog.Entry, batch: Int) throws -> (train: Double, infer: Double, flops: Int, estimate: Int) {
         Random.seed(1)
         let net = e.make()
         net.initialize(.xavierUniform)
@@ -89,7 +92,7 @@ struct Benchmarks: ParsableCommand {
         let t1 = ContinuousClock.now
         try GradMode.withoutGrad { for _ in 0..<steps { _ = try net(x) } }
         let infer = Double(batch * steps) / (ContinuousClock.now - t1).seconds
-        return (train, infer, summary.totalFlops)
+        return (train, infer, summary.totalFlops, MemoryEstimate.trainingBytes(summary, batch: batch))
     }
 
     /// GFLOP/s of 1024³ sgemm: one product per worker thread at once, as the kernels run.
@@ -113,7 +116,15 @@ struct Benchmarks: ParsableCommand {
     }
 }
 
-/// Peak resident set size of this process so far (VmHWM), in bytes.
+/// Resets the kernel's peak-RSS mark (VmHWM) to the current RSS, so each model's peak is its own.
+func resetPeakRSS() {
+    if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+        h.write(Data("5".utf8))
+        h.closeFile()
+    }
+}
+
+/// Peak resident set size of this process since the last reset (VmHWM), in bytes.
 func peakRSS() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {

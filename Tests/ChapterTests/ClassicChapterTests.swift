@@ -58,6 +58,17 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    /// A batch that cannot fit in memory is refused before any work, with the estimate and a batch size that fits.
+    @Test func batchTooLargeForMemory() throws {
+        let out = ChapterRunner.temporaryFolder("memory")
+        let r = try ChapterRunner.run("Chapter7_1_AlexNet", ["--batch-size", "5000000", "--resize", "224", "--out-dir", out])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("with --batch-size 5000000 needs about"), "\(r.all)")
+        #expect(r.stderr.contains("A batch size of at most"), "\(r.all)")
+        #expect(!r.stdout.contains("Fashion-MNIST from"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     /// A few seconds of training on real data: these networks have no batch norm and need a few
     /// hundred steps to leave chance level, so this checks the run and its files, not accuracy.
     @Test(arguments: [("Chapter7_1_AlexNet", "67"), ("Chapter7_2_VGG", "32"), ("Chapter7_3_NiN", "67"), ("Chapter7_4_GoogLeNet", "32")])

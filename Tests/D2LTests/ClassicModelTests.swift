@@ -140,7 +140,7 @@ extension CoreTests {
             loss.backward()
             for (name, p) in net.namedParameters {
                 let g = try #require(p.grad, "\(name) has no gradient")
-                #expect(g.allSatisfy(\.isFinite), "\(name)")
+                #expect(g.allSatisfy { $0.isFinite }, "\(name)")
             }
             #expect(net.parameters.contains { p in p.grad!.contains { $0 != 0 } })
             sgd.step()
@@ -150,6 +150,19 @@ extension CoreTests {
             #expect(after.isFinite && after != before)
         }
 
+        /// The memory check's estimate: linear in the batch, 12 bytes per activation per image.
+        @Test func memoryEstimateScalesWithTheBatch() throws {
+            Random.seed(0)
+            let s = try alexNet().layerSummary(inputShape: [1, 1, 67, 67])
+            // Outputs of all 21 layers for one 67×67 image.
+            #expect(s.activations == s.rows.reduce(0) { $0 + $1.outputShape.reduce(1, *) })
+            let one = MemoryEstimate.trainingBytes(s, batch: 1), two = MemoryEstimate.trainingBytes(s, batch: 2)
+            #expect(two - one == 12 * s.activations)
+            #expect(MemoryEstimate.trainingBytes(s, batch: 100) - one == 99 * (two - one))
+            #expect(MemoryEstimate.trainingBytes(s, batch: 0) == 12 * s.totalParameters + MemoryEstimate.baseline)
+            #expect(MemoryEstimate.availableBytes > 1 << 30)
+        }
+
         @Test func inceptionShapesAndGradients() throws {
             Random.seed(11)
             let demo = Inception(64, (96, 128), (16, 32), 32)
@@ -157,7 +170,7 @@ extension CoreTests {
             let block = Inception(2, (2, 3), (1, 2), 2)
             let x = randomTensor([2, 3, 5, 5], seed: 12)
             #expect(try block(x).shape == [2, 9, 5, 5])
-            try checkGradients([x] + block.parameters, eps: 1e-3, rtol: 3e-2, atol: 5e-3) { try block(x) }
+            try checkGradients([x] + block.parameters, eps: 1e-3, rtol: 3e-2, atol: 5e-3, skipKinks: true) { try block(x) }
         }
     }
 }

@@ -34,7 +34,7 @@ extension CoreTests {
             let block = ResNeXtBlock(channels: 4, groupWidth: 2, botMul: projection ? 0.5 : 1, use1x1Conv: projection, strides: projection ? 2 : 1)
             let x = randomTensor([3, projection ? 2 : 4, 4, 4], seed: 22)
             _ = try block(x)
-            try checkGradients([x] + block.parameters, eps: 1e-3, rtol: 3e-2, atol: 5e-3) {
+            try checkGradients([x] + block.parameters, eps: 1e-3, rtol: 3e-2, atol: 5e-3, skipKinks: true) {
                 let saved = block.namedBuffers.map { $0.1.data }
                 defer { for (b, d) in zip(block.namedBuffers, saved) { b.1.data = d } }
                 return try block(x)
@@ -93,8 +93,9 @@ extension CoreTests {
             for space in DesignSpace.allCases {
                 let a = try sampler.sample(space, index: 7, seed: 3).architecture
                 #expect(try sampler.sample(space, index: 7, seed: 3).architecture == a)
-                #expect(try sampler.sample(space, index: 8, seed: 3).architecture != a
-                        || sampler.sample(space, index: 7, seed: 4).architecture != a)
+                let other = try sampler.sample(space, index: 8, seed: 3).architecture
+                let reseeded = try sampler.sample(space, index: 7, seed: 4).architecture
+                #expect(other != a || reseeded != a)
             }
         }
 
@@ -149,7 +150,8 @@ extension CoreTests {
             try StudyLog.append(try record(.a, 1, error: 0.25), to: b)
             try StudyLog.append(try record(.a, 2, error: 0.3), to: b)     // the same experiment in both
             let (ra, skipped) = try StudyLog.read(a)
-            #expect(skipped == 0 && ra.map(\.index) == [0, 2] && ra[0] == (try record(.a, 0, error: 0.2)))
+            let first = try record(.a, 0, error: 0.2)
+            #expect(skipped == 0 && ra.map(\.index) == [0, 2] && ra[0] == first)
             let merged = StudyLog.merge([ra, try StudyLog.read(b).records])
             #expect(merged.map(\.index).sorted() == [0, 1, 2])
             // A run killed mid-write leaves a partial last line: skipped, the rest kept.

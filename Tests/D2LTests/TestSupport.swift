@@ -20,8 +20,14 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
 /// The scalar checked is L = Σ wᵢ·yᵢ with fixed random weights w (so every output element
 /// matters), accumulated in Double: ∂L/∂x ≈ (L(x + ε) − L(x − ε)) / 2ε. Up to `samples`
 /// elements of each input are checked. Passes when |analytic − numeric| ≤ atol + rtol·|numeric|.
+///
+/// `skipKinks`: networks with many ReLUs after batch norm put some ReLU input within ε of 0 for
+/// a few elements, and there a central difference measures a mix of two slopes. With this flag
+/// an element whose two one-sided differences (L(x+ε) − L(x))/ε and (L(x) − L(x−ε))/ε disagree
+/// beyond the tolerance is skipped (the loss is not smooth there), at most a quarter of them;
+/// a wrong gradient of a smooth function still fails, since there both sides agree.
 func checkGradients(_ inputs: [Tensor], eps: Float = 1e-2, rtol: Double = 2e-2, atol: Double = 2e-3,
-                    samples: Int = 40, sourceLocation: SourceLocation = #_sourceLocation,
+                    samples: Int = 40, skipKinks: Bool = false, sourceLocation: SourceLocation = #_sourceLocation,
                     _ f: () throws -> Tensor) throws {
     for t in inputs { t.zeroGrad() }
     let y = try f()
@@ -32,6 +38,8 @@ func checkGradients(_ inputs: [Tensor], eps: Float = 1e-2, rtol: Double = 2e-2, 
         let out = try GradMode.withoutGrad { try f() }
         return zip(out.data, w).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
     }
+    let center = skipKinks ? try loss() : 0
+    var checked = 0, skipped = 0
     for (which, t) in inputs.enumerated() {
         let analytic = t.grad ?? [Float](repeating: 0, count: t.count)
         let stride = Swift.max(1, t.count / samples)
@@ -42,9 +50,15 @@ func checkGradients(_ inputs: [Tensor], eps: Float = 1e-2, rtol: Double = 2e-2, 
             t.data[i] = saved
             let numeric = (plus - minus) / (2 * Double(eps))
             let a = Double(analytic[i])
+            checked += 1
+            if skipKinks {
+                let right = (plus - center) / Double(eps), left = (center - minus) / Double(eps)
+                if Swift.abs(right - left) > atol + rtol * Swift.abs(numeric) { skipped += 1; continue }
+            }
             #expect(Swift.abs(a - numeric) <= atol + rtol * Swift.abs(numeric),
                     "input \(which) element \(i): autograd \(a), finite difference \(numeric)",
                     sourceLocation: sourceLocation)
         }
     }
+    #expect(skipped * 4 <= checked, "\(skipped) of \(checked) elements sit on a kink", sourceLocation: sourceLocation)
 }

@@ -16,10 +16,13 @@ extension ChapterRun {
     /// Builds the network with `make` and summarises it at side×side. If the network cannot
     /// take that size, the run stops before any work with an argument error that names the
     /// smallest size it accepts and the layer that refused.
-    public func summarise(_ name: String, side: Int, make: () -> Sequential) throws -> (Sequential, LayerSummary) {
+    /// With `batch`, a run that would not fit in memory is refused the same way (`checkMemory`).
+    public func summarise(_ name: String, side: Int, batch: Int? = nil, make: () -> Sequential) throws -> (Sequential, LayerSummary) {
         let net = make()
         do {
-            return (net, try net.layerSummary(inputShape: [1, 1, side, side]))
+            let summary = try net.layerSummary(inputShape: [1, 1, side, side])
+            if let batch, !options.summaryOnly { try checkMemory(summary, name: name, side: side, batch: batch) }
+            return (net, summary)
         } catch let e as LayerError {
             let minimum = minimumInputSide(of: make).map { "the smallest it accepts is \($0)×\($0)" } ?? "no size up to 512 works"
             removeOutputFolderIfEmpty()

@@ -15,6 +15,8 @@ public struct LayerSummary {
     }
     public let inputShape: [Int]
     public let rows: [Row]
+    /// Output elements of every module call of the pass, nested layers included.
+    public var activations = 0
 
     public var totalParameters: Int { rows.reduce(0) { $0 + $1.parameters } }
     public var totalFlops: Int { rows.reduce(0) { $0 + $1.flops } }
@@ -52,6 +54,7 @@ extension Module {
         let children = self is Sequential ? namedChildren : [("", self)]
         var rows: [LayerSummary.Row] = []
         FlopCounter.isActive = true
+        FlopCounter.activations = 0
         defer { FlopCounter.isActive = false }
         try GradMode.withoutGrad {
             for (name, layer) in children {
@@ -61,7 +64,9 @@ extension Module {
                                   outputShape: x.shape, parameters: layer.parameterCount, flops: FlopCounter.total))
             }
         }
-        return LayerSummary(inputShape: inputShape, rows: rows)
+        var summary = LayerSummary(inputShape: inputShape, rows: rows)
+        summary.activations = FlopCounter.activations
+        return summary
     }
 }
 

@@ -40,7 +40,10 @@ open class Module {
 
     public final func callAsFunction(_ x: Tensor) throws -> Tensor {
         let y = try forward(x)
-        if FlopCounter.isActive { FlopCounter.total += ownFlops(input: x.shape, output: y.shape) }
+        if FlopCounter.isActive {
+            FlopCounter.total += ownFlops(input: x.shape, output: y.shape)
+            FlopCounter.activations += y.count
+        }
         return y
     }
 
@@ -83,6 +86,8 @@ open class Module {
 enum FlopCounter {
     nonisolated(unsafe) static var isActive = false
     nonisolated(unsafe) static var total = 0
+    /// Output elements of every module call, nested ones included (what a training step keeps for backward).
+    nonisolated(unsafe) static var activations = 0
 }
 
 /// An input a layer cannot take, with the path of the layer in the model

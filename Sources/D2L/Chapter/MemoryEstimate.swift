@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+
+/// A rough, deliberately generous estimate of the memory a training run needs, so that a
+/// `--batch-size` or `--resize` the machine cannot hold is refused before training instead of
+/// the program being killed by the system in the middle of it.
+///
+///   bytes ≈ batch · activations · 4 B · 3   (outputs kept for backward, their gradients, temporaries)
+///         + parameters · 4 B · 3            (weights, gradients, the update)
+///         + 300 MB                          (the data set, the runtime, im2col workspaces of small layers)
+///
+/// `activations` counts the outputs of every module call for one image (`LayerSummary.activations`).
+public enum MemoryEstimate {
+    public static let baseline = 300 << 20
+
+    public static func trainingBytes(_ summary: LayerSummary, batch: Int) -> Int {
+        let perImage = summary.activations / Swift.max(summary.inputShape.first ?? 1, 1)
+        return batch * perImage * 4 * 3 + summary.totalParameters * 4 * 3 + baseline
+    }
+
+    /// The memory this process may use: physical memory, or the cgroup's limit if lower.
+    public static var availableBytes: Int {
+        var limit = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
+           let cgroup = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            limit = Swift.min(limit, cgroup)
+        }
+        return limit
+    }
+
+    /// "2.4 GiB"
+    public static func describe(_ bytes: Int) -> String { String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
+}
+
+extension ChapterRun {
+    /// Refuses, with the estimate and a batch size that fits, a run that would need more than
+    /// 85% of the machine's memory.
+    public func checkMemory(_ summary: LayerSummary, name: String, side: Int, batch: Int,
+                            available: Int = MemoryEstimate.availableBytes) throws {
+        let need = MemoryEstimate.trainingBytes(summary, batch: batch)
+        let budget = available / 100 * 85
+        guard need > budget else { return }
+        let perImage = Swift.max(MemoryEstimate.trainingBytes(summary, batch: 1) - MemoryEstimate.trainingBytes(summary, batch: 0), 1)
+        let fits = (budget - MemoryEstimate.trainingBytes(summary, batch: 0)) / perImage
+        removeOutputFolderIfEmpty()
+        throw ValidationError("""
+        training \(name) at \(side)×\(side) with --batch-size \(batch) needs about \(MemoryEstimate.describe(need)) \
+        (estimated from the network's activations), more than the \(MemoryEstimate.describe(available)) this machine \
+        has. \(fits >= 1 ? "A batch size of at most \(fits) fits at this size." : "Use a smaller --resize.")
+        """)
+    }
+}
