@@ -65,7 +65,9 @@ struct Benchmarks: ParsableCommand {
             print(String(decoding: try encoder.encode(rows.map(JSONValue.object)), as: UTF8.self))
         } else {
             print("\ntrain GFLOP/s counts 3× the forward FLOPs per trained image (forward + two backward products).")
-            print("peak RSS is measured per model; estimate is what the chapters' memory check assumes (MemoryEstimate).")
+            print("peak RSS is the process's peak so far: freed memory stays in the process and not every kernel lets the")
+            print("peak be reset, so for one model's own peak run it alone (--models name). estimate is what the chapters'")
+            print("memory check assumes (MemoryEstimate), deliberately generous.")
         }
     }
 
@@ -116,7 +118,8 @@ struct Benchmarks: ParsableCommand {
     }
 }
 
-/// Resets the kernel's peak-RSS mark (VmHWM) to the current RSS, so each model's peak is its own.
+/// Asks the kernel to reset the peak-RSS mark (VmHWM) to the current RSS (Linux ≥ 4.0; some
+/// sandboxes ignore it). Memory freed by earlier models stays in the process either way.
 func resetPeakRSS() {
     if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
         h.write(Data("5".utf8))
