@@ -58,29 +58,15 @@ struct AlexNetChapter {
     func modelSummary() throws -> Sequential {
         Narration.section("7.1.2 The model")
         Narration.say("The book's layer-by-layer shapes on one 224×224 image:")
-        Random.seed(settings.seed)
-        let book = try alexNet().layerSummary(inputShape: [1, 1, 224, 224])
-        print(book.printout)
-        print("\n\(groupDigits(book.totalParameters)) parameters at 224×224, \(formatFlops(book.totalFlops))FLOPs per image.")
-        let side = settings.train.resize
-        Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("AlexNet", side: side, batch: settings.train.batchSize) { alexNet() }
-        if side != 224 {
-            print("\nAt \(side)×\(side), the size this run trains on:")
-            print(summary.printout)
-        }
-        print()
-        print(summary.table)
+        let (net, _, summary) = try run.presentNetwork("AlexNet", bookSide: 224, settings: settings, afterBookPrintout: { book in
+            "\n\(groupDigits(book.totalParameters)) parameters at 224×224, \(formatFlops(book.totalFlops))FLOPs per image."
+        }) { alexNet() }
         let linear = summary.rows.filter { $0.typeName == "Linear" }.reduce(0) { $0 + $1.parameters }
-        print("\n\(groupDigits(summary.totalParameters)) parameters, \(formatFlops(summary.totalFlops))FLOPs per \(side)×\(side) image; "
-              + String(format: "the three fully connected layers hold %.0f%% of the parameters.",
-                       100 * Double(linear) / Double(max(summary.totalParameters, 1))))
-        if side != 224, let flat = summary.rows.first(where: { $0.typeName == "Flatten" })?.outputShape.last {
-            print("(At \(side)×\(side) the first fully connected layer sees \(flat) features instead of 6400, hence fewer parameters.)")
+        print(String(format: "The three fully connected layers hold %.0f%% of the parameters.", 100 * Double(linear) / Double(max(summary.totalParameters, 1))))
+        if settings.train.resize != 224, let flat = summary.rows.first(where: { $0.typeName == "Flatten" })?.outputShape.last {
+            print("(At \(settings.train.resize)×\(settings.train.resize) the first fully connected layer sees \(flat) features instead of 6400, hence fewer parameters.)")
         }
         print()
-        run.metrics.results["parameters"] = .number(Double(summary.totalParameters))
-        run.metrics.results["forward_flops_per_image"] = .number(Double(summary.totalFlops))
         return net
     }
 

@@ -71,20 +71,8 @@ struct NiNChapter {
         a NiN block and followed by 3×3 max pooling with stride 2; dropout, a last block with 10 \
         channels, global average pooling. The book's shapes on one 224×224 image:
         """)
-        Random.seed(settings.seed)
-        print(try nin().layerSummary(inputShape: [1, 1, 224, 224]).printout)
-        let side = settings.train.resize
-        Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("NiN", side: side, batch: settings.train.batchSize) { nin() }
-        if side != 224 {
-            print("\nAt \(side)×\(side), the size this run trains on:")
-            print(summary.printout)
-        }
+        let net = try run.presentNetwork("NiN", bookSide: 224, settings: settings, note: " (AlexNet has 46,764,746)") { nin() }.net
         print()
-        print(summary.table)
-        print("\n\(groupDigits(summary.totalParameters)) parameters (AlexNet has 46,764,746), \(formatFlops(summary.totalFlops))FLOPs per \(side)×\(side) image.\n")
-        run.metrics.results["parameters"] = .number(Double(summary.totalParameters))
-        run.metrics.results["forward_flops_per_image"] = .number(Double(summary.totalFlops))
         return net
     }
 

@@ -72,20 +72,8 @@ struct GoogLeNetChapter {
         linear layer. Each stage but the last ends in 3×3 max pooling with stride 2. The book trains \
         it on 96×96 images; its shapes, one line per stage:
         """)
-        Random.seed(settings.seed)
-        print(try googLeNet().layerSummary(inputShape: [1, 1, 96, 96]).printout)
-        let side = settings.train.resize
-        Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("GoogLeNet", side: side, batch: settings.train.batchSize) { googLeNet() }
-        if side != 96 {
-            print("\nAt \(side)×\(side), the size this run trains on:")
-            print(summary.printout)
-        }
+        let net = try run.presentNetwork("GoogLeNet", bookSide: 96, settings: settings) { googLeNet() }.net
         print()
-        print(summary.table)
-        print("\n\(groupDigits(summary.totalParameters)) parameters, \(formatFlops(summary.totalFlops))FLOPs per \(side)×\(side) image.\n")
-        run.metrics.results["parameters"] = .number(Double(summary.totalParameters))
-        run.metrics.results["forward_flops_per_image"] = .number(Double(summary.totalFlops))
         return net
     }
 

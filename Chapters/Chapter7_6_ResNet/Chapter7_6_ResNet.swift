@@ -79,19 +79,8 @@ struct ResNetChapter {
         stem's convolution and the final layer, that is 18 layers with weights: ResNet-18. On the book's \
         224×224 sample input:
         """)
-        Random.seed(settings.seed)
-        let probe = resNet18()
-        print(try probe.layerSummary(inputShape: [1, 1, 224, 224]).printout)
-        let side = settings.train.resize
-        print("\nAt \(side)×\(side), the size this run trains on:")
-        Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("ResNet-18", side: side, batch: settings.train.batchSize) { resNet18() }
-        print(summary.printout)
+        let net = try run.presentNetwork("ResNet-18", bookSide: 224, settings: settings) { resNet18() }.net
         print()
-        print(summary.table)
-        print("\n\(groupDigits(summary.totalParameters)) parameters, \(formatFlops(summary.totalFlops))FLOPs per \(side)×\(side) image.\n")
-        run.metrics.results["parameters"] = .number(Double(summary.totalParameters))
-        run.metrics.results["forward_flops_per_image"] = .number(Double(summary.totalFlops))
         return net
     }
 

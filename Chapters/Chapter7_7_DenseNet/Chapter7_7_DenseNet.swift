@@ -76,21 +76,8 @@ struct DenseNetChapter {
         normalization, ReLU, global average pooling and a linear layer finish it. The book prints no \
         layer-by-layer shapes for DenseNet; here they are at 96×96, the size it trains on:
         """)
-        Random.seed(settings.seed)
-        let probe = denseNet()
-        print(try probe.layerSummary(inputShape: [1, 1, 96, 96]).printout)
-        let side = settings.train.resize
-        Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("DenseNet", side: side, batch: settings.train.batchSize) { denseNet() }
-        if side != 96 {
-            print("\nAt \(side)×\(side), the size this run trains on:")
-            print(summary.printout)
-        }
+        let net = try run.presentNetwork("DenseNet", bookSide: 96, settings: settings, note: " (ResNet-18 has 11,178,378)") { denseNet() }.net
         print()
-        print(summary.table)
-        print("\n\(groupDigits(summary.totalParameters)) parameters (ResNet-18 has 11,178,378), \(formatFlops(summary.totalFlops))FLOPs per \(side)×\(side) image.\n")
-        run.metrics.results["parameters"] = .number(Double(summary.totalParameters))
-        run.metrics.results["forward_flops_per_image"] = .number(Double(summary.totalFlops))
         return net
     }
 

@@ -98,20 +98,8 @@ struct RegNetChapter {
         6 blocks with 32 and 80 channels. That is 1 + 10·3 + 1 = 32 layers with weights, not counting \
         the two projections. Its shapes on one 96×96 image:
         """)
-        Random.seed(settings.seed)
-        print(try regNetX32().layerSummary(inputShape: [1, 1, 96, 96]).printout)
-        let side = settings.train.resize
-        Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("RegNetX-32", side: side, batch: settings.train.batchSize) { regNetX32() }
-        if side != 96 {
-            print("\nAt \(side)×\(side), the size this run trains on:")
-            print(summary.printout)
-        }
+        let net = try run.presentNetwork("RegNetX-32", bookSide: 96, settings: settings) { regNetX32() }.net
         print()
-        print(summary.table)
-        print("\n\(groupDigits(summary.totalParameters)) parameters, \(formatFlops(summary.totalFlops))FLOPs per \(side)×\(side) image.\n")
-        run.metrics.results["parameters"] = .number(Double(summary.totalParameters))
-        run.metrics.results["forward_flops_per_image"] = .number(Double(summary.totalFlops))
         return net
     }
 
