@@ -19,7 +19,7 @@ public struct AnyNetArchitecture: Sendable, Hashable, Codable {
     /// `d=(1,3,2) w=(16,48,96) b=(1,2,1) g=(4,8,16)`, b being the paper's bottleneck ratio.
     public var description: String {
         func list(_ f: (AnyNetStage) -> Int) -> String { "(" + stages.map { String(f($0)) }.joined(separator: ",") + ")" }
-        return "d=\(list(\.depth)) w=\(list(\.channels)) b=\(list { Int((1 / $0.botMul).rounded()) }) g=\(list(\.groupWidth))"
+        return "d=\(list(\.depth)) w=\(list(\.channels)) b=\(list(\.bottleneckRatio)) g=\(list(\.groupWidth))"
     }
 
     /// Parameters of `make()` for a 1-channel input and `classes` outputs (biases and BN γ, β included).
@@ -27,7 +27,7 @@ public struct AnyNetArchitecture: Sendable, Hashable, Codable {
         var total = 9 * stem + stem + 2 * stem           // stem conv + bias + BN
         var cin = stem
         for s in stages {
-            let bot = bottleneck(s), groups = bot / s.groupWidth
+            let bot = s.bottleneckWidth, groups = bot / s.groupWidth
             for i in 0..<s.depth {
                 let inC = i == 0 ? cin : s.channels
                 total += inC * bot + bot + 2 * bot                      // 1×1 conv, BN
@@ -49,7 +49,7 @@ public struct AnyNetArchitecture: Sendable, Hashable, Codable {
         var total = 2 * h * h * stem * 9 + 2 * h * h * stem + h * h * stem
         var cin = stem
         for s in stages {
-            let bot = bottleneck(s), perGroup = s.groupWidth
+            let bot = s.bottleneckWidth, perGroup = s.groupWidth
             for i in 0..<s.depth {
                 let inC = i == 0 ? cin : s.channels
                 let hIn = h
@@ -64,8 +64,6 @@ public struct AnyNetArchitecture: Sendable, Hashable, Codable {
         }
         return total + h * h * cin + 2 * cin * classes
     }
-
-    func bottleneck(_ s: AnyNetStage) -> Int { Int((Double(s.channels) * s.botMul).rounded(.toNearestOrEven)) }
 }
 
 /// AnyNetX_A … _E and RegNetX, each a refinement of the one before (Table 1 of the paper).
@@ -232,7 +230,7 @@ public struct DesignSpaceSampler: Sendable {
         let s = arch.stages, r = ranges
         guard !s.isEmpty, s.count <= r.stages, arch.stem == r.stem else { return false }
         for st in s {
-            let b = Int((1 / st.botMul).rounded()), wb = st.channels / b
+            let b = st.bottleneckRatio, wb = st.channels / b
             guard st.channels % 8 == 0, r.width.contains(st.channels), r.bottlenecks.contains(b),
                   st.channels % b == 0, st.groupWidth >= 1, wb % st.groupWidth == 0,
                   r.groupWidths.contains(st.groupWidth) || st.groupWidth == wb else { return false }
@@ -243,7 +241,7 @@ public struct DesignSpaceSampler: Sendable {
         let sharedB = Set(s.map(\.botMul)).count == 1
         // A shared group width may be cut to a stage's bottleneck width by the divisibility fix.
         let nominalG = s.map(\.groupWidth).max()!
-        let sharedG = s.allSatisfy { $0.groupWidth == nominalG || $0.groupWidth == $0.channels / Int((1 / $0.botMul).rounded()) }
+        let sharedG = s.allSatisfy { $0.groupWidth == nominalG || $0.groupWidth == $0.channels / $0.bottleneckRatio }
         let widthsUp = zip(s, s.dropFirst()).allSatisfy { $1.channels >= $0.channels }
         let depthsUp = zip(s, s.dropFirst()).allSatisfy { $1.depth >= $0.depth }
         switch space {

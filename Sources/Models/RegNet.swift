@@ -21,13 +21,18 @@ public final class ResNeXtBlock: Module {
     ///   - groupWidth: channels per group of the 3×3 convolution (D2L's `groups` argument).
     ///   - botMul: bottleneck channels ÷ output channels (1/b in the paper's notation).
     public init(channels: Int, groupWidth: Int, botMul: Double, use1x1Conv: Bool = false, strides: Int = 1) {
-        bottleneckChannels = Int((Double(channels) * botMul).rounded(.toNearestOrEven))
+        bottleneckChannels = Self.bottleneckWidth(channels: channels, botMul: botMul)
         groups = Swift.max(bottleneckChannels / Swift.max(groupWidth, 1), 1)
         conv1 = Conv2d(outChannels: bottleneckChannels, kernel: 1)
         conv2 = Conv2d(outChannels: bottleneckChannels, kernel: 3, stride: strides, padding: 1, groups: groups)
         conv3 = Conv2d(outChannels: channels, kernel: 1)
         conv4 = use1x1Conv ? Conv2d(outChannels: channels, kernel: 1, stride: strides) : nil
         bn4 = use1x1Conv ? BatchNorm() : nil
+    }
+
+    /// D2L's `int(round(num_channels * bot_mul))` (Python rounds halves to even).
+    public static func bottleneckWidth(channels: Int, botMul: Double) -> Int {
+        Int((Double(channels) * botMul).rounded(.toNearestOrEven))
     }
 
     public override var namedChildren: [(String, Module)] {
@@ -58,6 +63,10 @@ public struct AnyNetStage: Sendable, Hashable, Codable {
     public init(depth: Int, channels: Int, groupWidth: Int, botMul: Double) {
         self.depth = depth; self.channels = channels; self.groupWidth = groupWidth; self.botMul = botMul
     }
+    /// Channels inside each block's bottleneck (the paper's w / b).
+    public var bottleneckWidth: Int { ResNeXtBlock.bottleneckWidth(channels: channels, botMul: botMul) }
+    /// The paper's bottleneck ratio b = 1 / botMul.
+    public var bottleneckRatio: Int { Int((1 / botMul).rounded()) }
 }
 
 /// The AnyNet stem: 3×3 convolution with stride 2 → BN → ReLU.

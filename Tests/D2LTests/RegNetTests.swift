@@ -70,7 +70,7 @@ extension CoreTests {
                     #expect(band.contains(a.flops(side: 28)) && s.flops == a.flops(side: 28))
                     for st in a.stages {
                         #expect(st.channels % 8 == 0)
-                        let wb = Int((Double(st.channels) * st.botMul).rounded())
+                        let wb = st.bottleneckWidth
                         #expect(wb % st.groupWidth == 0, "group width \(st.groupWidth) does not divide \(wb)")
                     }
                     if space == .d || space == .e || space == .x {

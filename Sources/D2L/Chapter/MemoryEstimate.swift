@@ -14,9 +14,16 @@ public enum MemoryEstimate {
     public static let baseline = 300 << 20
 
     public static func trainingBytes(_ summary: LayerSummary, batch: Int) -> Int {
-        let perImage = summary.activations / Swift.max(summary.inputShape.first ?? 1, 1)
-        return batch * perImage * 4 * 3 + summary.totalParameters * 4 * 3 + baseline
+        batch * bytesPerImage(summary) + fixedBytes(summary)
     }
+
+    /// What each image of a batch adds: its activations, 4 B each, three times.
+    public static func bytesPerImage(_ summary: LayerSummary) -> Int {
+        summary.activations / Swift.max(summary.inputShape.first ?? 1, 1) * 4 * 3
+    }
+
+    /// What does not grow with the batch: parameters (4 B, three times) and the baseline.
+    public static func fixedBytes(_ summary: LayerSummary) -> Int { summary.totalParameters * 4 * 3 + baseline }
 
     /// The memory this process may use: physical memory, or the cgroup's limit if lower.
     public static var availableBytes: Int {
@@ -40,8 +47,7 @@ extension ChapterRun {
         let need = MemoryEstimate.trainingBytes(summary, batch: batch)
         let budget = available / 100 * 85
         guard need > budget else { return }
-        let perImage = Swift.max(MemoryEstimate.trainingBytes(summary, batch: 1) - MemoryEstimate.trainingBytes(summary, batch: 0), 1)
-        let fits = (budget - MemoryEstimate.trainingBytes(summary, batch: 0)) / perImage
+        let fits = (budget - MemoryEstimate.fixedBytes(summary)) / Swift.max(MemoryEstimate.bytesPerImage(summary), 1)
         removeOutputFolderIfEmpty()
         throw ValidationError("""
         training \(name) at \(side)×\(side) with --batch-size \(batch) needs about \(MemoryEstimate.describe(need)) \
