@@ -21,6 +21,8 @@ struct Chapter7_5_BatchNorm: ChapterCommand {
     static let book = Profile(epochs: 10, batchSize: 256, lr: 1.0, resize: 28)
     /// Quick default: fewer epochs, everything else as the book.
     static let quick = Profile(epochs: 3, batchSize: 256, lr: 1.0, resize: 28)
+    /// Two networks, two checkpoints: model-scratch.safetensors and model-concise.safetensors.
+    static let checkpointKeys = ["scratch", "concise"]
 
     func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
         try BatchNormChapter(run: run, settings: settings).tell()

@@ -108,7 +108,8 @@ struct RegNetChapter {
         run.announce(settings, initialisation: "PyTorch's default initialisation")
         Random.seed(settings.seed)
         net.initialize(.pytorchDefault)
-        _ = try run.train(net, data: data, settings: settings, title: "RegNetX-32 on Fashion-MNIST")
+        _ = try run.train(net, data: data, settings: settings, title: "RegNetX-32 on Fashion-MNIST",
+                          stateDictPrefix: regNetStateDictPrefix)
         print("(the book, en 1.0.3 on a GPU at 96×96 for 10 epochs: val acc 0.908, read from its plot; it prints no result line)\n")
         Narration.section("Pictures")
         Narration.say("The 32 filters of the stem's 3×3 convolution, and one test image after the stem and each stage.")

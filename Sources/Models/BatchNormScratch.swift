@@ -54,6 +54,10 @@ public final class ScratchBatchNorm: Module {
     public override var typeName: String { "BatchNorm" }
     public override var ownParameters: [(String, Tensor)] { [("gamma", gamma), ("beta", beta)] }
     public override var ownBuffers: [(String, Tensor)] { [("moving_mean", movingMean), ("moving_var", movingVar)] }
+    /// The book keeps the moving statistics as plain attributes, outside `state_dict`: we save
+    /// them (as `<path>.moving_mean` / `<path>.moving_var`) so a loaded network predicts exactly as
+    /// the trained one, but accept a file without them (a `state_dict` from the book's code).
+    public override var optionalStateNames: Set<String> { ["moving_mean", "moving_var"] }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
         guard x.rank == gamma.rank, x.shape[1] == gamma.shape[1] else {

@@ -8,8 +8,10 @@ public enum ModelCatalog {
         public let input: Int
         public let batch: Int
         public let make: @Sendable () -> Module
-        public init(name: String, input: Int, batch: Int, make: @escaping @Sendable () -> Module) {
-            self.name = name; self.input = input; self.batch = batch; self.make = make
+        /// What the book's `state_dict` names have in front of ours (`net.` for en 1.0's RegNetX32).
+        public let stateDictPrefix: String
+        public init(name: String, input: Int, batch: Int, stateDictPrefix: String = "", make: @escaping @Sendable () -> Module) {
+            self.name = name; self.input = input; self.batch = batch; self.stateDictPrefix = stateDictPrefix; self.make = make
         }
     }
 
@@ -22,7 +24,7 @@ public enum ModelCatalog {
         Entry(name: "bn_lenet_scratch", input: 28, batch: 256, make: { bnLeNetScratch() }),
         Entry(name: "resnet18", input: 96, batch: 256, make: { resNet18() }),
         Entry(name: "densenet", input: 96, batch: 256, make: { denseNet() }),
-        Entry(name: "regnetx32", input: 96, batch: 128, make: { regNetX32() }),
+        Entry(name: "regnetx32", input: 96, batch: 128, stateDictPrefix: regNetStateDictPrefix, make: { regNetX32() }),
     ]
 
     public static var names: [String] { entries.map(\.name) }

@@ -99,3 +99,7 @@ public let regNetX32Stages = [AnyNetStage(depth: 4, channels: 32, groupWidth: 16
 public func regNetX32(classes: Int = 10) -> Sequential {
     anyNet(stem: 32, stages: regNetX32Stages, classes: classes)
 }
+
+/// The book's RegNetX32 (en 1.0) is a `d2l.Classifier` holding the network as `self.net`, so its
+/// `state_dict` names start with `net.` (`net.0.0.weight`, `net.stage1.0.conv1.weight`, `net.head.2.weight`).
+public let regNetStateDictPrefix = "net."

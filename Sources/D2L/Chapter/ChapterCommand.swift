@@ -8,14 +8,20 @@ public protocol ChapterCommand: ParsableCommand {
     /// The quick default, which must say what it trims (`ResolvedSettings.differencesFromBook`).
     static var quick: Profile { get }
     var options: ChapterOptions { get }
+    /// The networks the chapter trains, one checkpoint file each (`[""]`: one network, the file
+    /// is the path itself; otherwise `model-<key>.safetensors` next to each other).
+    static var checkpointKeys: [String] { get }
     /// Tells the section.
     func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws
 }
 
 extension ChapterCommand {
+    public static var checkpointKeys: [String] { [""] }
+
     public func run() throws {
-        let settings = options.resolve(quick: Self.quick, book: Self.book)
-        let run = try ChapterRun(name: Self.configuration.commandName ?? "\(Self.self)", options: options, settings: settings)
+        let name = Self.configuration.commandName ?? "\(Self.self)"
+        let settings = try options.resolve(quick: Self.quick, book: Self.book, chapter: name, checkpointKeys: Self.checkpointKeys)
+        let run = try ChapterRun(name: name, options: options, settings: settings)
         try tell(run, settings)
     }
 }

@@ -40,6 +40,18 @@ public struct ChapterOptions: ParsableArguments {
     @Flag(help: "Print the narration's shape printouts and summary, then exit (needs no data).")
     public var summaryOnly = false
 
+    @Option(help: "Where to save the weights (safetensors, PyTorch state_dict names; default: model.safetensors in the out dir). Saved after every epoch and when stopped by Ctrl-C.")
+    public var save: String?
+
+    @Option(help: "Start from the weights in this safetensors file (ours or a PyTorch state_dict of the book's model).")
+    public var load: String?
+
+    @Flag(help: "With --load: evaluate the loaded weights on the test set and draw the pictures; no training.")
+    public var evalOnly = false
+
+    @Option(help: "Continue the run saved in this checkpoint where it stopped; its settings come from the file (--epochs may extend it).")
+    public var resume: String?
+
     public init() {}
 
     public mutating func validate() throws {
@@ -57,6 +69,23 @@ public struct ChapterOptions: ParsableArguments {
         }
         if let resize, resize > 512 {
             throw ValidationError("--resize \(resize) is larger than any network here needs (at most 512)")
+        }
+        if evalOnly && load == nil {
+            throw ValidationError("--eval-only needs the weights to evaluate: add --load PATH")
+        }
+        if load != nil && resume != nil {
+            throw ValidationError("--load and --resume exclude each other: --resume PATH already loads the weights (and the run's state)")
+        }
+        if resume != nil {
+            let conflicting = [("--full", full), ("--batch-size", batchSize != nil), ("--lr", lr != nil), ("--resize", resize != nil),
+                               ("--train-limit", trainLimit != nil), ("--test-limit", testLimit != nil), ("--eval-only", evalOnly)]
+                .filter(\.1).map(\.0)
+            if !conflicting.isEmpty {
+                throw ValidationError("--resume takes the run's settings from the checkpoint; drop \(conflicting.joined(separator: ", ")) (only --epochs may change, to train longer)")
+            }
+        }
+        for (flag, value) in [("--save", save), ("--load", load), ("--resume", resume)] where value?.isEmpty == true {
+            throw ValidationError("\(flag) needs a file path")
         }
         if let threads, threads > 256 { throw ValidationError("--threads \(threads) is more than this program can use") }
     }

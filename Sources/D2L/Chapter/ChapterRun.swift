@@ -9,6 +9,11 @@ public final class ChapterRun {
     public let outDir: String
     public var metrics: RunMetrics
     private let started = ContinuousClock.now
+    private let startedAt = Date()
+    /// The run's seed (from --seed, or from the checkpoint with --resume).
+    public let seed: UInt64
+    /// Checkpoint files this run has written, in order.
+    public internal(set) var savedCheckpoints: [String] = []
 
     /// Configures threads and the seed, prints the banner and checks the output folder is
     /// writable before any work starts.
@@ -19,7 +24,8 @@ public final class ChapterRun {
         Interruption.install()
         outDir = options.outDir ?? "out/\(name)"
         Parallel.configure(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        Random.seed(options.seed)
+        seed = settings.seed
+        Random.seed(settings.seed)
         metrics = RunMetrics(chapter: name, settings: settings.json)
         printBanner()
         if !options.summaryOnly { try Self.prepareOutputFolder(outDir) }
@@ -29,7 +35,7 @@ public final class ChapterRun {
         #if DEBUG
         print("warning: debug build. The core library is optimised anyway, but `swift run -c release \(name)` is faster.")
         #endif
-        print("\(name) · seed \(options.seed) · \(Parallel.threads) threads · OpenBLAS \(BLASInfo.coreName)")
+        print("\(name) · seed \(seed) · \(Parallel.threads) threads · OpenBLAS \(BLASInfo.coreName)")
         print()
     }
 
@@ -74,6 +80,13 @@ public final class ChapterRun {
     }
 
     public var wallSeconds: Double { (ContinuousClock.now - started).seconds }
+
+    /// Whether `file` in the output folder was written by this run (not left from an earlier one).
+    public func wroteThisRun(_ file: String) -> Bool {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path(file)),
+              let modified = attributes[.modificationDate] as? Date else { return false }
+        return modified >= startedAt.addingTimeInterval(-1)
+    }
 }
 
 /// The output folder cannot be used.

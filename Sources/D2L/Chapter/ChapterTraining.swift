@@ -17,36 +17,78 @@ extension ChapterRun {
         }
     }
 
-    /// Trains `net`, writing metrics.json and training-curves.png after every epoch so an
-    /// interrupted or diverged run keeps what it finished; then prints the book's result lines.
+    /// Trains `net`, writing metrics.json, training-curves.png and a checkpoint after every
+    /// epoch so an interrupted or diverged run keeps what it finished; then prints the book's
+    /// result lines. Honours `--load` (start from saved weights), `--eval-only` (evaluate them,
+    /// no training) and `--resume` (continue a saved run where it stopped).
     /// - Parameters:
-    ///   - key: the run's name in metrics.json (and the curve label when `earlier` is not empty).
+    ///   - key: the run's name in metrics.json and its checkpoint file (and the curve label when `earlier` is not empty).
     ///   - earlier: finished runs to draw in the same training-curves.png.
     ///   - labelled: print `key` in front of the progress and epoch lines (when a chapter trains several nets).
+    ///   - stateDictPrefix: the prefix of the book's `state_dict` names that our module tree lacks (`net.` for en 1.0 models).
     @discardableResult
     public func train(_ net: Module, data: FashionMNIST, settings: ResolvedSettings, title: String,
                       key: String = "", labelled: Bool = false,
-                      earlier: [(name: String, history: [EpochMetrics])] = []) throws -> Trainer {
+                      earlier: [(name: String, history: [EpochMetrics])] = [], stateDictPrefix: String = "") throws -> Trainer {
         let trainer = Trainer(net: net, data: data, config: settings.train, label: labelled ? key : "")
-        let historyKey = key.isEmpty ? "history" : "history_" + key
-        do {
-            try trainer.fit { _ in
-                metrics.epochs = trainer.history
-                metrics.examplesPerSec = trainer.examplesPerSec
-                metrics.results[historyKey] = .array(trainer.history.map(\.json))
-                try trainingCurves(earlier + [(name: key, history: trainer.history)], title: title)
-                    .writePNG(to: path("training-curves.png"))
-                try writeMetrics()
+        try trainer.materialise()
+        var resumeFrom: TrainingProgress?
+        if let resume = options.resume {
+            let file = ChapterCheckpoint.file(resume, key: key)
+            if FileManager.default.fileExists(atPath: file) {
+                let metadata = try loadCheckpoint(net, file: file, prefix: stateDictPrefix)
+                guard let progress = metadata["progress"].flatMap({ TrainingProgress(json: $0) }) else {
+                    throw CheckpointUseError(message: "--resume: \(file) has no readable record of the run's progress")
+                }
+                resumeFrom = progress
+                print("Resuming from \(file): \(progress.history.count) finished epoch\(progress.history.count == 1 ? "" : "s")"
+                      + (progress.batchesDone > 0 ? ", \(progress.batchesDone) batches into epoch \(progress.epoch)." : "."))
+            } else {
+                print("No checkpoint \(file) yet: \(key.isEmpty ? "this network" : key) trains from the start.")
             }
+        } else if let load = options.load {
+            try loadCheckpoint(net, file: ChapterCheckpoint.file(load, key: key), prefix: stateDictPrefix)
+        }
+        let historyKey = key.isEmpty ? "history" : "history_" + key
+        if options.evalOnly {
+            let resize = BilinearResize(from: data.test.height, to: settings.train.resize)
+            let accuracy = try evaluateAccuracy(net, on: data.test, batchSize: Swift.max(settings.train.batchSize, 256), resize: resize)
+            print(String(format: "test acc %.3f", accuracy) + " (\(groupDigits(data.test.count)) test images, loaded weights, no training)")
+            metrics.results[key.isEmpty ? "test_acc" : "test_acc_" + key] = .number(accuracy)
+            try writeMetrics(status: "evaluated")
+            return trainer
+        }
+        let network = key.isEmpty ? title : key
+        func record() throws {
+            metrics.epochs = trainer.history
+            metrics.examplesPerSec = trainer.examplesPerSec
+            metrics.results[historyKey] = .array(trainer.history.map(\.json))
+            try trainingCurves(earlier + [(name: key, history: trainer.history)], title: title)
+                .writePNG(to: path("training-curves.png"))
+            try writeMetrics()
+        }
+        do {
+            try trainer.fit(resumeFrom: resumeFrom) { _ in
+                try saveCheckpoint(net, key: key, network: network, prefix: stateDictPrefix, settings: settings, progress: trainer.progress)
+                try record()
+            }
+            if !trainer.history.isEmpty { try record() }
         } catch let e as DivergenceError {
             try? writeMetrics(status: "diverged")
+            if let last = savedCheckpoints.last { print("The last finished epoch's weights stay in \(last).") }
             throw e
         } catch let e as InterruptedError {
-            // Keep what was done: finished epochs are in metrics.json and the curves already.
+            // Keep what was done: finished epochs are in metrics.json and the curves already;
+            // the weights after the last completed batch go to the checkpoint.
             try? writeMetrics(status: "interrupted")
-            FileHandle.standardError.write(Data("""
-            \(e). Finished epochs are kept in \(path("metrics.json")) and \(path("training-curves.png")).\n
-            """.utf8))
+            var kept = "Finished epochs are kept in \(path("metrics.json")) and \(path("training-curves.png"))"
+            do {
+                try saveCheckpoint(net, key: key, network: network, prefix: stateDictPrefix, settings: settings, progress: trainer.progress)
+                kept += "; the weights after that batch are in \(saveFile(key: key)). Continue with --resume \(options.save ?? path("model.safetensors"))"
+            } catch {
+                kept += "; saving the weights failed: \(error)"
+            }
+            FileHandle.standardError.write(Data("\(e). \(kept).\n".utf8))
             throw ExitCode(e.exitCode)
         }
         print(trainer.resultLines)
@@ -88,10 +130,12 @@ extension ChapterRun {
     }
 
     /// Finishes the run: marks metrics.json finished and lists what was written.
+    /// Only files this run wrote are listed (with --eval-only there are no curves), then the checkpoints.
     public func finish(files: [String] = ["filters.png", "feature-maps.png", "training-curves.png", "metrics.json"]) throws {
-        try writeMetrics(status: "finished")
+        try writeMetrics(status: options.evalOnly ? "evaluated" : "finished")
         Narration.section("Files")
-        for file in files { print("wrote \(path(file))") }
+        for file in files where wroteThisRun(file) { print("wrote \(path(file))") }
+        for file in savedCheckpoints { print("wrote \(file)") }
         print(String(format: "\ntotal wall time %.1f s", wallSeconds))
     }
 }

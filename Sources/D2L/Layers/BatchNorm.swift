@@ -32,6 +32,14 @@ public final class BatchNorm: Module {
         [("running_mean", runningMean), ("running_var", runningVar)].compactMap { name, t in t.map { (name, $0) } }
     }
 
+    public override var ownCounters: [(String, Int)] {
+        gamma == nil ? [] : [("num_batches_tracked", numBatchesTracked)]
+    }
+
+    public override func setCounter(_ name: String, to value: Int) {
+        if name == "num_batches_tracked" { numBatchesTracked = value }
+    }
+
     public override func forward(_ x: Tensor) throws -> Tensor {
         guard x.rank == 2 || x.rank == 4 else {
             throw LayerError(typeName, "expects (N, C) or (N, C, H, W) input, got \(x.shape.shapeDescription)")

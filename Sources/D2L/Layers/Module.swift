@@ -23,6 +23,17 @@ open class Module {
     /// This module's own non-trainable state (BatchNorm's running statistics).
     open var ownBuffers: [(String, Tensor)] { [] }
 
+    /// This module's own integer state, saved with the weights as int64 scalars
+    /// (BatchNorm's `num_batches_tracked`).
+    open var ownCounters: [(String, Int)] { [] }
+
+    /// Sets one of `ownCounters` (when loading a checkpoint).
+    open func setCounter(_ name: String, to value: Int) {}
+
+    /// Names of this module's own state that a checkpoint may lack: state we save but the
+    /// book's PyTorch model keeps outside its `state_dict` (the scratch BatchNorm's moving statistics).
+    open var optionalStateNames: Set<String> { [] }
+
     /// The computation. Throws `LayerError` for an input the layer cannot take.
     open func forward(_ x: Tensor) throws -> Tensor {
         preconditionFailure("\(typeName) does not implement forward")

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What one epoch measured, as `train_ch6` reports it.
-public struct EpochMetrics: Codable, Sendable {
+public struct EpochMetrics: Codable, Sendable, Equatable {
     public let epoch: Int
     /// Mean training loss over the epoch's batches (weighted by batch size).
     public let loss: Double

@@ -46,25 +46,51 @@ public final class Trainer {
 
     public var examplesPerSec: Double { trainSeconds > 0 ? Double(examples) / trainSeconds : 0 }
 
+    /// Where the run stands after the last completed batch (what a checkpoint saves).
+    public private(set) var progress = TrainingProgress()
+
+    /// Creates the lazy layers' parameters by running one training image through the network
+    /// (in evaluation mode, without gradients). Idempotent.
+    public func materialise() throws {
+        let resize = BilinearResize(from: data.train.height, to: config.resize)
+        let probe = data.train.batch(data.train.batches(size: 1)[0], resize: resize).images
+        let wasTraining = net.isTraining
+        net.eval()
+        defer { net.train(wasTraining) }
+        _ = try GradMode.withoutGrad { try net(probe) }
+    }
+
     /// Trains for `config.epochs` epochs, printing a progress bar and one line per epoch,
-    /// and calling `onEpoch` after each (to write metrics and curves as it goes).
+    /// and calling `onEpoch` after each (to write metrics, curves and a checkpoint as it goes).
+    /// With `resumeFrom`, continues a saved run where it stopped: same history, same shuffled
+    /// order for the rest of the interrupted epoch, same random stream for dropout.
     /// Throws `DivergenceError` at the first non-finite loss, and `InterruptedError` after the
-    /// batch during which Ctrl-C or SIGTERM arrived (see `Interruption`).
-    public func fit(onEpoch: (EpochMetrics) throws -> Void = { _ in }) throws {
+    /// batch during which Ctrl-C or SIGTERM arrived (see `Interruption`); `progress` then
+    /// describes the state after that batch.
+    public func fit(resumeFrom: TrainingProgress? = nil, onEpoch: (EpochMetrics) throws -> Void = { _ in }) throws {
         let resize = BilinearResize(from: data.train.height, to: config.resize)
         var shuffler = SeededGenerator(seed: config.seed &+ 0x5EED)
-        // Lazy layers create their parameters on their first call: run one image through first.
-        let probe = data.train.batch(data.train.batches(size: 1)[0], resize: resize).images
-        net.eval()
-        _ = try GradMode.withoutGrad { try net(probe) }
+        try materialise()
+        if let resumeFrom {
+            progress = resumeFrom
+            history = resumeFrom.history
+            examples = resumeFrom.examples
+            trainSeconds = resumeFrom.trainSeconds
+            shuffler = TrainingProgress.generator(resumeFrom.shuffleState) ?? shuffler
+            Random.generator = TrainingProgress.generator(resumeFrom.randomState) ?? Random.generator
+        }
         let sgd = SGD(net.parameters, learningRate: config.learningRate)
         var bar = ProgressBar(interactive: ProgressBar.stdoutIsTerminal && !quiet)
         bar.label = label
-        for epoch in 1...config.epochs {
+        var stepsThisProcess = 0, measuredImages = 0, measuredSeconds = 0.0
+        for epoch in progress.epoch...Swift.max(progress.epoch, config.epochs) where epoch <= config.epochs {
             net.train()
+            let shuffleState = TrainingProgress.hex(shuffler)
             let batches = data.train.shuffledBatches(size: config.batchSize, using: &shuffler)
-            var lossSum = 0.0, correct = 0, seen = 0, stepSeconds = 0.0, firstStepSeconds = 0.0
-            for (b, indices) in batches.enumerated() {
+            let resuming = epoch == progress.epoch && progress.batchesDone > 0
+            var lossSum = resuming ? progress.lossSum : 0, correct = resuming ? progress.correct : 0
+            var seen = resuming ? progress.seen : 0, stepSeconds = resuming ? progress.stepSeconds : 0
+            for (b, indices) in batches.enumerated() where !resuming || b >= progress.batchesDone {
                 let (x, y) = data.train.batch(indices, resize: resize)
                 let start = ContinuousClock.now
                 let logits = try net(x)
@@ -79,14 +105,19 @@ public final class Trainer {
                 lossSum += Double(loss.item) * Double(y.count)
                 correct += correctCount(logits, labels: y)
                 seen += y.count
-                stepSeconds += (ContinuousClock.now - start).seconds
-                if !quiet && epoch == 1 && b == Self.estimateAfter && batches.count > Self.estimateAfter + 1 {
-                    // Skip the first batch (workspaces are allocated there) and extrapolate.
-                    let rate = Double(seen - batches[0].count) / (stepSeconds - firstStepSeconds)
+                let seconds = (ContinuousClock.now - start).seconds
+                stepSeconds += seconds
+                stepsThisProcess += 1
+                // Skip this process's first batch (workspaces are allocated there), measure the next three.
+                if stepsThisProcess > 1 { measuredImages += y.count; measuredSeconds += seconds }
+                if !quiet && stepsThisProcess == Self.estimateAfter + 1 && b + 1 < batches.count {
                     bar.clear()
-                    print(estimateLine(imagesPerSecond: rate, batchCount: b))
+                    print(estimateLine(imagesPerSecond: Double(measuredImages) / measuredSeconds, batchCount: Self.estimateAfter))
                 }
-                if b == 0 { firstStepSeconds = stepSeconds }
+                progress = TrainingProgress(history: history, epoch: epoch, batchesDone: b + 1, lossSum: lossSum,
+                                            correct: correct, seen: seen, stepSeconds: stepSeconds, examples: examples,
+                                            trainSeconds: trainSeconds, shuffleState: shuffleState,
+                                            randomState: TrainingProgress.hex(Random.generator))
                 if Interruption.signal != 0 {
                     bar.clear()
                     throw InterruptedError(signal: Interruption.signal, epoch: epoch, batch: b + 1)
@@ -102,6 +133,8 @@ public final class Trainer {
             let m = EpochMetrics(epoch: epoch, loss: lossSum / Double(seen), trainAcc: Double(correct) / Double(seen),
                                  testAcc: testAcc, trainSeconds: stepSeconds)
             history.append(m)
+            progress = TrainingProgress(history: history, epoch: epoch + 1, examples: examples, trainSeconds: trainSeconds,
+                                        shuffleState: TrainingProgress.hex(shuffler), randomState: TrainingProgress.hex(Random.generator))
             if !quiet { print(String(format: "%@epoch %d/%d: loss %.3f, train acc %.3f, test acc %.3f (%.1f s, %@ img/s)",
                          label.isEmpty ? "" : label + " ", epoch, config.epochs, m.loss, m.trainAcc, m.testAcc,
                          stepSeconds, groupDigits(Int(Double(seen) / stepSeconds)))) }
