@@ -18,7 +18,7 @@ import Testing
         let r = try ChapterRunner.run(chapter, ["--help"])
         #expect(r.status == 0)
         for flag in ["--full", "--epochs", "--batch-size", "--lr", "--resize", "--train-limit", "--test-limit",
-                     "--seed", "--threads", "--data-dir", "--out-dir", "--summary-only"] {
+                     "--seed", "--threads", "--data-dir", "--out-dir", "--summary-only", "--save", "--load", "--eval-only", "--resume"] {
             #expect(r.stdout.contains(flag), "\(flag) missing from --help")
         }
     }
@@ -31,6 +31,11 @@ import Testing
         (["--threads", "0"], "--threads must be a positive whole number"),
         (["--bogus"], "Unknown option '--bogus'"),
         (["--epochs", "two"], "The value 'two' is invalid for '--epochs"),
+        (["--eval-only"], "--eval-only needs the weights to evaluate: add --load PATH"),
+        (["--load", "a.safetensors", "--resume", "b.safetensors"], "--load and --resume exclude each other"),
+        (["--resume", "m.safetensors", "--lr", "0.1", "--full"], "drop --full, --lr"),
+        (["--resume", "/nonexistent/model.safetensors"], "none of this chapter's checkpoint files exist (/nonexistent/model-scratch.safetensors, /nonexistent/model-concise.safetensors"),
+        (["--load", "/nonexistent/model.safetensors"], "--load: none of this chapter's checkpoint files exist"),
     ])
     func badFlagsAreRejectedBeforeAnyWork(arguments: [String], message: String) throws {
         let out = ChapterRunner.temporaryFolder("flags")
@@ -89,7 +94,32 @@ import Testing
             #expect(image.width > 100 && image.height > 100, "\(png)")
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
-        #expect(files == ["feature-maps.png", "filters.png", "metrics.json", "training-curves.png"])
+        #expect(files == ["feature-maps.png", "filters.png", "metrics.json", "model-concise.safetensors",
+                          "model-scratch.safetensors", "training-curves.png"])
+
+        // The saved weights evaluate to the same test accuracy, and draw their filters.
+        let again = ChapterRunner.temporaryFolder("e2e-eval")
+        let e = try ChapterRunner.run(chapter, ["--load", out + "/model.safetensors", "--eval-only", "--test-limit", "2000",
+                                                 "--out-dir", again])
+        #expect(e.status == 0, "\(e.all)")
+        let evaluated = e.stdout.split(separator: "\n").filter { $0.hasPrefix("test acc ") }
+            .map { Double($0.split(separator: " ")[2])! }
+        #expect(evaluated == results.map { Double($0.split(separator: " ").last!)! }, "\(e.stdout)")
+        #expect(e.stdout.contains("Loaded 26 tensors (45,330 values) from \(out)/model-scratch.safetensors"))
+        #expect(!e.stdout.contains("epoch 1/"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: again).sorted() == ["feature-maps.png", "filters.png", "metrics.json"])
+        #expect(try readPNG(path: again + "/filters.png").rgb == readPNG(path: out + "/filters.png").rgb)
+
+        // Another chapter refuses to resume this chapter's run, and cannot load its weights.
+        let other = try ChapterRunner.run("Chapter7_6_ResNet", ["--resume", out + "/model-concise.safetensors", "--out-dir", again])
+        #expect(other.status != 0 && other.stderr.contains("is a checkpoint of Chapter7_5_BatchNorm, not Chapter7_6_ResNet"), "\(other.all)")
+        let mismatch = try ChapterRunner.run("Chapter7_6_ResNet", ["--load", out + "/model-concise.safetensors", "--eval-only",
+                                                                   "--train-limit", "100", "--test-limit", "100", "--out-dir", again])
+        #expect(mismatch.status != 0)
+        for needle in ["does not fit this network; nothing was loaded", "Missing key(s) in the file (127)", "\"1.0.conv1.weight\"",
+                       "Unexpected key(s) in the file (30)", "\"13.running_var\"", "No name in the file matches this network"] {
+            #expect(mismatch.stderr.contains(needle), "\(needle): \(mismatch.all)")
+        }
     }
 }
 
@@ -122,5 +152,20 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: out + "/training-curves.png"))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains(".tmp") }
         #expect(leftovers.isEmpty)
+        // The weights after the last completed batch are saved, and the run continues from them.
+        #expect(stderr.contains("the weights after that batch are in \(out)/model-scratch.safetensors"), "\(stderr)")
+        #expect(stderr.contains("Continue with --resume \(out)/model.safetensors"))
+        let finished = (metrics["epochs"] as! [[String: Any]]).count
+        let r = try ChapterRunner.run("Chapter7_5_BatchNorm", ["--resume", out + "/model.safetensors", "--epochs", "\(finished + 1)",
+                                                                "--out-dir", out])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("Resuming from \(out)/model-scratch.safetensors: \(finished) finished epoch"), "\(r.stdout)")
+        #expect(r.stdout.contains("scratch epoch \(finished + 1)/\(finished + 1)"))
+        #expect(!r.stdout.contains("scratch epoch 1/"))
+        #expect(r.stdout.contains("No checkpoint \(out)/model-concise.safetensors yet"))
+        let resumed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        #expect(resumed["status"] as? String == "finished")
+        let history = (resumed["results"] as! [String: Any])["history_scratch"] as! [[String: Any]]
+        #expect(history.map { $0["epoch"] as! Int } == Array(1...(finished + 1)))
     }
 }

@@ -78,6 +78,7 @@ extension Module {
                 if entry.optional { absentOptional.append(entry.name) } else { problems.missing.append(entry.name) }
                 continue
             }
+            problems.matched += 1
             guard let dtype = found.dtype else {
                 problems.unsupportedDTypes.append((entry.name, found.rawDType)); continue
             }
@@ -116,6 +117,8 @@ public struct CheckpointMismatch: Error, CustomStringConvertible {
     public var unsupportedDTypes: [(name: String, dtype: String)] = []
     public var nonFinite: [(name: String, count: Int)] = []
     public var badCounters: [(name: String, value: String)] = []
+    /// How many of the network's names the file has.
+    public var matched = 0
 
     init(path: String, model: String) { self.path = path; self.model = model }
 
@@ -140,9 +143,8 @@ public struct CheckpointMismatch: Error, CustomStringConvertible {
         if !shapeMismatches.isEmpty {
             lines.append("  (A size mismatch in a fully connected layer usually means the images had another size: pass the --resize the file was trained with.)")
         }
-        if !missing.isEmpty && !unexpected.isEmpty && Set(missing).isDisjoint(with: unexpected) && shapeMismatches.isEmpty
-            && missing.count == unexpected.count {
-            lines.append("  (Every name differs: the file may be of another network, or use another prefix.)")
+        if matched == 0 && !unexpected.isEmpty {
+            lines.append("  (No name in the file matches this network: it holds another network's weights, or its names carry another prefix.)")
         }
         return lines.joined(separator: "\n")
     }

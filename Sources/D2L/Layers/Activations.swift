@@ -34,6 +34,11 @@ public final class Dropout: Module {
         generator = Random.generator.fork()
     }
 
+    public override var randomStreamState: [UInt64]? { generator.state }
+    public override func restoreRandomStream(_ state: [UInt64]) {
+        if let g = SeededGenerator(state: state) { generator = g }
+    }
+
     public override func forward(_ x: Tensor) throws -> Tensor {
         guard isTraining && p > 0 else { return x }
         let scale = 1 / (1 - p)

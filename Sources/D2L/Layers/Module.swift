@@ -34,6 +34,14 @@ open class Module {
     /// book's PyTorch model keeps outside its `state_dict` (the scratch BatchNorm's moving statistics).
     open var optionalStateNames: Set<String> { [] }
 
+    /// The state of a random stream this module draws from while training (Dropout's masks),
+    /// nil if it has none. Saved with a run's progress, so a resumed run draws what an
+    /// uninterrupted one would have.
+    open var randomStreamState: [UInt64]? { nil }
+
+    /// Continues the random stream from a saved `randomStreamState`.
+    open func restoreRandomStream(_ state: [UInt64]) {}
+
     /// The computation. Throws `LayerError` for an input the layer cannot take.
     open func forward(_ x: Tensor) throws -> Tensor {
         preconditionFailure("\(typeName) does not implement forward")

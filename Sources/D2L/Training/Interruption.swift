@@ -5,7 +5,7 @@ import Foundation
 /// one ends the process at once.
 public enum Interruption {
     /// The signal received (0: none). Written by the signal handler, read between batches.
-    nonisolated(unsafe) public private(set) static var signal: Int32 = 0
+    nonisolated(unsafe) public internal(set) static var signal: Int32 = 0
 
     /// Installs the handlers (once, at start-up, on the main thread). The signals are also
     /// unblocked: a parent that launched us from a thread blocking them (a test runner's worker

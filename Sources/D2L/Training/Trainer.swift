@@ -46,8 +46,19 @@ public final class Trainer {
 
     public var examplesPerSec: Double { trainSeconds > 0 ? Double(examples) / trainSeconds : 0 }
 
-    /// Where the run stands after the last completed batch (what a checkpoint saves).
-    public private(set) var progress = TrainingProgress()
+    /// Where the run stands after the last completed batch, without the random streams.
+    private var position = TrainingProgress()
+
+    /// Where the run stands after the last completed batch (what a checkpoint saves), with the
+    /// random streams as they are now: nothing draws from them between batches.
+    public var progress: TrainingProgress {
+        var p = position
+        p.randomState = TrainingProgress.hex(Random.generator)
+        for (path, module) in net.namedModules {
+            if let state = module.randomStreamState { p.layerRandomStates[path] = TrainingProgress.hex(state) }
+        }
+        return p
+    }
 
     /// Creates the lazy layers' parameters by running one training image through the network
     /// (in evaluation mode, without gradients). Idempotent.
@@ -72,25 +83,30 @@ public final class Trainer {
         var shuffler = SeededGenerator(seed: config.seed &+ 0x5EED)
         try materialise()
         if let resumeFrom {
-            progress = resumeFrom
+            position = resumeFrom
             history = resumeFrom.history
             examples = resumeFrom.examples
             trainSeconds = resumeFrom.trainSeconds
             shuffler = TrainingProgress.generator(resumeFrom.shuffleState) ?? shuffler
             Random.generator = TrainingProgress.generator(resumeFrom.randomState) ?? Random.generator
+            for (path, module) in net.namedModules {
+                if let words = resumeFrom.layerRandomStates[path], let g = TrainingProgress.generator(words) {
+                    module.restoreRandomStream(g.state)
+                }
+            }
         }
         let sgd = SGD(net.parameters, learningRate: config.learningRate)
         var bar = ProgressBar(interactive: ProgressBar.stdoutIsTerminal && !quiet)
         bar.label = label
         var stepsThisProcess = 0, measuredImages = 0, measuredSeconds = 0.0
-        for epoch in progress.epoch...Swift.max(progress.epoch, config.epochs) where epoch <= config.epochs {
+        for epoch in position.epoch...Swift.max(position.epoch, config.epochs) where epoch <= config.epochs {
             net.train()
             let shuffleState = TrainingProgress.hex(shuffler)
             let batches = data.train.shuffledBatches(size: config.batchSize, using: &shuffler)
-            let resuming = epoch == progress.epoch && progress.batchesDone > 0
-            var lossSum = resuming ? progress.lossSum : 0, correct = resuming ? progress.correct : 0
-            var seen = resuming ? progress.seen : 0, stepSeconds = resuming ? progress.stepSeconds : 0
-            for (b, indices) in batches.enumerated() where !resuming || b >= progress.batchesDone {
+            let resuming = epoch == position.epoch && position.batchesDone > 0
+            var lossSum = resuming ? position.lossSum : 0, correct = resuming ? position.correct : 0
+            var seen = resuming ? position.seen : 0, stepSeconds = resuming ? position.stepSeconds : 0
+            for (b, indices) in batches.enumerated() where !resuming || b >= position.batchesDone {
                 let (x, y) = data.train.batch(indices, resize: resize)
                 let start = ContinuousClock.now
                 let logits = try net(x)
@@ -114,10 +130,10 @@ public final class Trainer {
                     bar.clear()
                     print(estimateLine(imagesPerSecond: Double(measuredImages) / measuredSeconds, batchCount: Self.estimateAfter))
                 }
-                progress = TrainingProgress(history: history, epoch: epoch, batchesDone: b + 1, lossSum: lossSum,
+                position = TrainingProgress(history: history, epoch: epoch, batchesDone: b + 1, lossSum: lossSum,
                                             correct: correct, seen: seen, stepSeconds: stepSeconds, examples: examples,
-                                            trainSeconds: trainSeconds, shuffleState: shuffleState,
-                                            randomState: TrainingProgress.hex(Random.generator))
+                                            trainSeconds: trainSeconds, shuffleState: shuffleState, randomState: [],
+                                            layerRandomStates: [:])
                 if Interruption.signal != 0 {
                     bar.clear()
                     throw InterruptedError(signal: Interruption.signal, epoch: epoch, batch: b + 1)
@@ -133,8 +149,8 @@ public final class Trainer {
             let m = EpochMetrics(epoch: epoch, loss: lossSum / Double(seen), trainAcc: Double(correct) / Double(seen),
                                  testAcc: testAcc, trainSeconds: stepSeconds)
             history.append(m)
-            progress = TrainingProgress(history: history, epoch: epoch + 1, examples: examples, trainSeconds: trainSeconds,
-                                        shuffleState: TrainingProgress.hex(shuffler), randomState: TrainingProgress.hex(Random.generator))
+            position = TrainingProgress(history: history, epoch: epoch + 1, examples: examples, trainSeconds: trainSeconds,
+                                        shuffleState: TrainingProgress.hex(shuffler), randomState: [], layerRandomStates: [:])
             if !quiet { print(String(format: "%@epoch %d/%d: loss %.3f, train acc %.3f, test acc %.3f (%.1f s, %@ img/s)",
                          label.isEmpty ? "" : label + " ", epoch, config.epochs, m.loss, m.trainAcc, m.testAcc,
                          stepSeconds, groupDigits(Int(Double(seen) / stepSeconds)))) }

@@ -15,27 +15,32 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
     public var lossSum = 0.0, correct = 0, seen = 0, stepSeconds = 0.0
     /// Images and seconds of training over all finished epochs (for examples/sec).
     public var examples = 0, trainSeconds = 0.0
-    /// The shuffler's state before `epoch` drew its order, and the dropout generator's now, as hex.
+    /// The shuffler's state before `epoch` drew its order, and the process-wide generator's now, as hex.
     public var shuffleState: [String] = []
     public var randomState: [String] = []
+    /// The random streams of layers that have one (Dropout), by module path, as hex.
+    public var layerRandomStates: [String: [String]] = [:]
 
     public init() {}
 
     init(history: [EpochMetrics], epoch: Int, batchesDone: Int = 0, lossSum: Double = 0, correct: Int = 0, seen: Int = 0,
-         stepSeconds: Double = 0, examples: Int, trainSeconds: Double, shuffleState: [String], randomState: [String]) {
+         stepSeconds: Double = 0, examples: Int, trainSeconds: Double, shuffleState: [String], randomState: [String],
+         layerRandomStates: [String: [String]]) {
         self.history = history; self.epoch = epoch; self.batchesDone = batchesDone
         self.lossSum = lossSum; self.correct = correct; self.seen = seen; self.stepSeconds = stepSeconds
         self.examples = examples; self.trainSeconds = trainSeconds
-        self.shuffleState = shuffleState; self.randomState = randomState
+        self.shuffleState = shuffleState; self.randomState = randomState; self.layerRandomStates = layerRandomStates
     }
 
     enum CodingKeys: String, CodingKey {
         case history, epoch, correct, seen, examples
         case batchesDone = "batches_done", lossSum = "loss_sum", stepSeconds = "step_seconds"
         case trainSeconds = "train_seconds", shuffleState = "shuffle_state", randomState = "random_state"
+        case layerRandomStates = "layer_random_states"
     }
 
-    static func hex(_ g: SeededGenerator) -> [String] { g.state.map { String($0, radix: 16) } }
+    static func hex(_ g: SeededGenerator) -> [String] { hex(g.state) }
+    static func hex(_ words: [UInt64]) -> [String] { words.map { String($0, radix: 16) } }
     static func generator(_ words: [String]) -> SeededGenerator? {
         let values = words.compactMap { UInt64($0, radix: 16) }
         return values.count == words.count ? SeededGenerator(state: values) : nil
@@ -53,7 +58,8 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
         guard let p = try? JSONDecoder().decode(TrainingProgress.self, from: Data(json.utf8)),
               p.epoch == p.history.count + 1, p.batchesDone >= 0, p.seen >= 0, p.correct >= 0, p.correct <= p.seen,
               p.history.enumerated().allSatisfy({ $0.element.epoch == $0.offset + 1 }),
-              Self.generator(p.shuffleState) != nil, Self.generator(p.randomState) != nil else { return nil }
+              Self.generator(p.shuffleState) != nil, Self.generator(p.randomState) != nil,
+              p.layerRandomStates.values.allSatisfy({ Self.generator($0) != nil }) else { return nil }
         self = p
     }
 }
