@@ -54,8 +54,32 @@ import Testing
             #expect(r.all.contains(needle), "\(needle) missing: \(r.all)")
         }
         #expect(!r.all.contains("Fatal error"))
-        let left = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-        #expect(left.isEmpty, "files left behind: \(left)")
+        #expect(!FileManager.default.fileExists(atPath: out), "the out dir was left behind")
+    }
+
+    /// A truncated data file and a truncated checkpoint are each named as damaged; nothing is left behind.
+    @Test func damagedFilesAreNamed() throws {
+        let data = ChapterRunner.temporaryFolder("damaged-data")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let system = "/usr/share/datasets/fashion-mnist/"
+        for file in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+            try FileManager.default.copyItem(atPath: system + file, toPath: data + "/" + file)
+        }
+        let images = try Data(contentsOf: URL(fileURLWithPath: system + "t10k-images-idx3-ubyte.gz"))
+        try images.prefix(100_000).write(to: URL(fileURLWithPath: data + "/t10k-images-idx3-ubyte.gz"))
+        let out = ChapterRunner.temporaryFolder("damaged-out")
+        let r = try ChapterRunner.run(chapter, ["--data-dir", data, "--out-dir", out])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("\(data)/t10k-images-idx3-ubyte.gz is damaged"), "\(r.all)")
+        #expect(!FileManager.default.fileExists(atPath: out), "the out dir was left behind")
+
+        let checkpoint = data + "/model-scratch.safetensors"
+        try Data([8, 0, 0, 0, 0, 0, 0, 0, 123, 34]).write(to: URL(fileURLWithPath: checkpoint))
+        let c = try ChapterRunner.run(chapter, ["--load", data + "/model.safetensors", "--eval-only", "--test-limit", "10", "--out-dir", out])
+        #expect(c.status != 0)
+        #expect(c.stderr.contains("checkpoint \(checkpoint): declares a 8-byte header but the file has only 2 bytes"), "\(c.all)")
+        #expect(!c.all.contains("Fatal error"))
+        #expect(!FileManager.default.fileExists(atPath: out), "the out dir was left behind")
     }
 
     @Test func unwritableOutputFolderIsRefused() throws {

@@ -22,6 +22,11 @@ extension ChapterCommand {
         let name = Self.configuration.commandName ?? "\(Self.self)"
         let settings = try options.resolve(quick: Self.quick, book: Self.book, chapter: name, checkpointKeys: Self.checkpointKeys)
         let run = try ChapterRun(name: name, options: options, settings: settings)
-        try tell(run, settings)
+        do {
+            try tell(run, settings)
+        } catch {
+            run.removeOutputFolderIfEmpty()     // a run that failed before writing anything leaves no folder behind
+            throw error
+        }
     }
 }
