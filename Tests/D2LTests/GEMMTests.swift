@@ -64,5 +64,26 @@ extension CoreTests {
                 }
             }
         }
+
+        /// Subnormal results are flushed to zero on the calling thread and in every worker
+        /// (a training run that drifts into subnormals otherwise slows down several-fold).
+        @Test func denormalsAreFlushedInEveryWorker() {
+            Parallel.configure(threads: 2)
+            defer { Parallel.configure(threads: 1) }
+            let tiny = Float.leastNormalMagnitude
+            var results = [Float](repeating: 1, count: 2)
+            results.withUnsafeMutableBufferPointer { r in
+                let out = UncheckedSendable(r.baseAddress!)
+                Parallel.run(2) { w in
+                    var x = tiny
+                    withUnsafeMutablePointer(to: &x) { p in p.pointee = p.pointee * 0.25 }   // would be subnormal
+                    out.value[w] = x
+                }
+            }
+            #expect(results == [0, 0])
+            var y = tiny
+            withUnsafeMutablePointer(to: &y) { p in p.pointee = p.pointee * 0.25 }
+            #expect(y == 0)
+        }
     }
 }
