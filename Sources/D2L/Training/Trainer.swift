@@ -99,6 +99,7 @@ public final class Trainer {
         var bar = ProgressBar(interactive: ProgressBar.stdoutIsTerminal && !quiet)
         bar.label = label
         var stepsThisProcess = 0, measuredImages = 0, measuredSeconds = 0.0
+        let imagesBeforeThisProcess = (position.epoch - 1) * data.train.count + position.seen
         for epoch in position.epoch...Swift.max(position.epoch, config.epochs) where epoch <= config.epochs {
             net.train()
             let shuffleState = TrainingProgress.hex(shuffler)
@@ -128,7 +129,8 @@ public final class Trainer {
                 if stepsThisProcess > 1 { measuredImages += y.count; measuredSeconds += seconds }
                 if !quiet && stepsThisProcess == Self.estimateAfter + 1 && b + 1 < batches.count {
                     bar.clear()
-                    print(estimateLine(imagesPerSecond: Double(measuredImages) / measuredSeconds, batchCount: Self.estimateAfter))
+                    print(estimateLine(imagesPerSecond: Double(measuredImages) / measuredSeconds, batchCount: Self.estimateAfter,
+                                       alreadyTrained: imagesBeforeThisProcess))
                 }
                 position = TrainingProgress(history: history, epoch: epoch, batchesDone: b + 1, lossSum: lossSum,
                                             correct: correct, seen: seen, stepSeconds: stepSeconds, examples: examples,
@@ -163,11 +165,13 @@ public final class Trainer {
     static let estimateAfter = 3
 
     /// `Measured 146 img/s over batches 2–4: 1 epoch of 36,000 images needs about 4 min 6 s of training, plus test evaluation.`
-    func estimateLine(imagesPerSecond rate: Double, batchCount: Int) -> String {
-        let images = config.epochs * data.train.count
+    /// A resumed run (`alreadyTrained` images done before this process) estimates what is left.
+    func estimateLine(imagesPerSecond rate: Double, batchCount: Int, alreadyTrained: Int = 0) -> String {
+        let images = config.epochs * data.train.count - alreadyTrained
         let epochs = "\(config.epochs) epoch\(config.epochs == 1 ? "" : "s") of \(groupDigits(data.train.count)) images"
-        return "Measured \(groupDigits(Int(rate))) img/s over batches 2–\(batchCount + 1): \(epochs) "
-            + "need\(config.epochs == 1 ? "s" : "") about \(spokenDuration(Double(images) / rate)) of training, plus test evaluation."
+        let what = alreadyTrained > 0 ? "the remaining \(groupDigits(images)) images of \(epochs) need" : "\(epochs) need\(config.epochs == 1 ? "s" : "")"
+        return "Measured \(groupDigits(Int(rate))) img/s over batches 2–\(batchCount + 1): \(what) "
+            + "about \(spokenDuration(Double(images) / rate)) of training, plus test evaluation."
     }
 
     /// The book's two result lines, e.g. `loss 0.273, train acc 0.899, test acc 0.807` and
