@@ -34,6 +34,8 @@ extension CoreTests {
             Case(n: 2, c: 3, h: 7, k: 4, kernel: 3, stride: 1, pad: 1, groups: 1),
             Case(n: 2, c: 2, h: 19, k: 3, kernel: 3, stride: 2, pad: 1, groups: 1),   // wide rows: the row-copy path
             Case(n: 2, c: 2, h: 12, k: 3, kernel: 3, stride: 1, pad: 1, groups: 1),
+            Case(n: 2, c: 2, h: 9, k: 3, kernel: 7, stride: 1, pad: 3, groups: 1),    // stride 1: rows and columns of padding per tap
+            Case(n: 3, c: 4, h: 10, k: 4, kernel: 5, stride: 1, pad: 2, groups: 2),   // stride 1, groups
             Case(n: 3, c: 4, h: 1, k: 5, kernel: 3, stride: 1, pad: 1, groups: 1),    // 1×1 map: only the centre tap is live
             Case(n: 2, c: 4, h: 2, k: 4, kernel: 5, stride: 1, pad: 2, groups: 2),    // 2×2 map: taps 1…3 of 0…4 per axis
             Case(n: 3, c: 2, h: 9, k: 5, kernel: 3, stride: 2, pad: 1, groups: 1),

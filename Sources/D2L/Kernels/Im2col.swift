@@ -42,6 +42,14 @@ public struct ConvGeometry: Equatable, Sendable {
     /// A 1×1, stride-1, unpadded convolution needs no lowering: x[n] already is (C, H·W).
     public var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
 
+    /// The output rows oy whose input row iy = oy·sh − ph + i lies inside [0, H), for kernel row i.
+    func validRows(kernelRow i: Int) -> (Int, Int) {
+        let lo: Int = Swift.min(outH, Swift.max(0, (padH - i + strideH - 1) / strideH))
+        let lastIy: Int = height - 1 + padH - i
+        let hi: Int = lastIy < 0 ? lo : Swift.min(outH, lastIy / strideH + 1)
+        return (lo, Swift.max(lo, hi))
+    }
+
     /// The output columns ox whose input column ix = ox·sw − pw + j lies inside [0, W),
     /// for kernel column j: the others read padding.
     func validColumns(kernelColumn j: Int) -> (Int, Int) {
@@ -54,6 +62,7 @@ public struct ConvGeometry: Equatable, Sendable {
 /// Lowers `images` images starting at `x` into `col` (patchSize × images·outPixels).
 func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
     if g.outW < 8 { return im2colSmall(x, images: images, g, into: col) }
+    if g.strideH == 1 && g.strideW == 1 { return im2colStride1(x, images: images, g, into: col) }
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
     let ld = images * p
     for c in 0..<g.channels {
@@ -86,6 +95,52 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
     }
 }
 
+/// The same lowering for stride 1 (most 3×3 convolutions): for kernel tap (i, j) the rows that
+/// read padding are whole zero rows, and every other row is one contiguous run of the input row
+/// with zeros at its ends, copied four floats at a time. Wrapping arithmetic: every index is
+/// inside the buffers by construction (the ranges come from `validColumns`/`validRows`).
+private func im2colStride1(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height &* g.width, ld = images &* p
+    for c in 0..<g.channels {
+        for (t, tap) in g.taps.enumerated() {
+            let i = tap / g.kernelW, j = tap % g.kernelW
+            let row = col + (c &* g.taps.count &+ t) &* ld
+            let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
+            let (oyLo, oyHi) = g.validRows(kernelRow: i)
+            for img in 0..<images {
+                let plane = x + (img &* g.channels &+ c) &* hw
+                let dst = row + img &* p
+                dst.update(repeating: 0, count: oyLo &* ow)
+                (dst + oyHi &* ow).update(repeating: 0, count: (oh &- oyHi) &* ow)
+                guard oxLo < oxHi else {
+                    (dst + oyLo &* ow).update(repeating: 0, count: (oyHi &- oyLo) &* ow); continue
+                }
+                for oy in oyLo..<oyHi {
+                    let d: UnsafeMutablePointer<Float> = dst + oy &* ow
+                    let offset: Int = (oy &- g.padH &+ i) &* g.width &- g.padW &+ j
+                    let src: UnsafePointer<Float> = plane + offset
+                    for ox in 0..<oxLo { d[ox] = 0 }
+                    copyFloats(d + oxLo, src + oxLo, oxHi &- oxLo)
+                    for ox in oxHi..<ow { d[ox] = 0 }
+                }
+            }
+        }
+    }
+}
+
+/// Copies `n` floats, four at a time then one at a time (rows here are short: 7–32 floats,
+/// where a call to memmove costs more than the copy).
+@inline(__always)
+private func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    var k = 0
+    while k &+ 4 <= n {
+        UnsafeMutableRawPointer(dst + k).storeBytes(of: UnsafeRawPointer(src + k).loadUnaligned(as: SIMD4<Float>.self),
+                                                    as: SIMD4<Float>.self)
+        k &+= 4
+    }
+    while k < n { dst[k] = src[k]; k &+= 1 }
+}
+
 /// The same lowering for small feature maps (output narrower than 8), where per-row loop
 /// overhead would dominate: each kernel tap gets a table of input offsets (−1 for padding)
 /// for the OH·OW output positions, and every channel and image is a gather through it.
@@ -107,6 +162,7 @@ private func im2colSmall(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeomet
 /// Adds the column matrix back onto `images` images at `dx` (the adjoint of `im2col`).
 func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
     if g.outW < 8 { return col2imSmall(col, images: images, g, addingInto: dx) }
+    if g.strideH == 1 && g.strideW == 1 { return col2imStride1(col, images: images, g, addingInto: dx) }
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
     let ld = images * p
     for c in 0..<g.channels {
@@ -129,6 +185,42 @@ func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingI
             }
         }
     }
+}
+
+/// The adjoint of `im2colStride1`: each valid row of the column matrix is added onto one
+/// contiguous run of an input row, four floats at a time.
+private func col2imStride1(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
+    let ow = g.outW, p = g.outPixels, hw = g.height &* g.width, ld = images &* p
+    for c in 0..<g.channels {
+        for (t, tap) in g.taps.enumerated() {
+            let i = tap / g.kernelW, j = tap % g.kernelW
+            let row = col + (c &* g.taps.count &+ t) &* ld
+            let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
+            let (oyLo, oyHi) = g.validRows(kernelRow: i)
+            if oxLo >= oxHi { continue }
+            for img in 0..<images {
+                let plane: UnsafeMutablePointer<Float> = dx + (img &* g.channels &+ c) &* hw
+                let src: UnsafePointer<Float> = row + img &* p
+                for oy in oyLo..<oyHi {
+                    let offset: Int = (oy &- g.padH &+ i) &* g.width &- g.padW &+ j
+                    addFloats(plane + offset + oxLo, src + oy &* ow + oxLo, oxHi &- oxLo)
+                }
+            }
+        }
+    }
+}
+
+/// dst[k] += src[k] for k < n, four at a time then one at a time.
+@inline(__always)
+private func addFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    var k = 0
+    while k &+ 4 <= n {
+        let d = UnsafeMutableRawPointer(dst + k)
+        d.storeBytes(of: d.loadUnaligned(as: SIMD4<Float>.self) + UnsafeRawPointer(src + k).loadUnaligned(as: SIMD4<Float>.self),
+                     as: SIMD4<Float>.self)
+        k &+= 4
+    }
+    while k < n { dst[k] += src[k]; k &+= 1 }
 }
 
 /// The adjoint of `im2colSmall`: scatter-adds every column entry through the offset table.
