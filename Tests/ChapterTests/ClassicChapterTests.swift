@@ -69,6 +69,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    /// A learning rate far too large: the first non-finite loss stops the run with the epoch,
+    /// batch and a smaller rate to try; metrics.json says "diverged"; no weights are saved.
+    @Test func divergenceStopsWithAMessage() throws {
+        let out = ChapterRunner.temporaryFolder("diverge")
+        let r = try ChapterRunner.run("Chapter7_2_VGG", ["--resize", "32", "--lr", "50", "--train-limit", "640", "--test-limit", "100",
+                                                          "--batch-size", "64", "--epochs", "3", "--out-dir", out])
+        #expect(r.status == 1, "\(r.all)")
+        #expect(r.stderr.contains("training diverged: loss became"), "\(r.all)")
+        #expect(r.stderr.contains("in epoch 1, batch") && r.stderr.contains("at learning rate 50.0. Try a smaller --lr (e.g. 5.0)"), "\(r.all)")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        #expect(metrics["status"] as? String == "diverged")
+        let files = try FileManager.default.contentsOfDirectory(atPath: out)
+        #expect(files == ["metrics.json"], "\(files)")
+    }
+
     /// A few seconds of training on real data: these networks have no batch norm and need a few
     /// hundred steps to leave chance level, so this checks the run and its files, not accuracy.
     @Test(arguments: [("Chapter7_1_AlexNet", "67"), ("Chapter7_2_VGG", "32"), ("Chapter7_3_NiN", "67"), ("Chapter7_4_GoogLeNet", "32")])
