@@ -63,7 +63,10 @@ struct RegNetChapter {
             try train(net, data: data)
             files = ["filters.png", "feature-maps.png", "training-curves.png"] + files
         }
-        if study.part != .network {
+        if study.part == .all && (run.options.load != nil || run.options.evalOnly) {
+            // Loaded weights are RegNetX-32's: the study trains its own networks from scratch.
+            print("(The design-space study (7.8.5) is skipped with --load/--eval-only; run it alone with --part study.)")
+        } else if study.part != .network {
             try DesignSpaceStudyChapter(run: run, settings: settings, options: study, data: data).tell()
             files += [DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.logFile]
         }
