@@ -135,8 +135,8 @@ public enum SafeTensors {
         for (name, info) in header.tensors {
             let shape = info.shape
             guard shape.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }) else { throw fail("entry \(name) has an invalid shape \(shape)") }
-            let (begin, end) = (info.dataOffsets[0], info.dataOffsets[1])
-            guard info.dataOffsets.count == 2, begin >= 0, begin <= end, end <= dataLength else {
+            let (begin, end) = (info.dataOffsets[0], info.dataOffsets[1])   // two, checked by `Header`
+            guard begin >= 0, begin <= end, end <= dataLength else {
                 throw fail("entry \(name) has data_offsets \(info.dataOffsets) outside the \(dataLength)-byte data section; the file is truncated or damaged")
             }
             var elements = 1
