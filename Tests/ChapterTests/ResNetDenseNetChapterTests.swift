@@ -63,5 +63,14 @@ import Testing
             let image = try readPNG(path: out + "/" + png)
             #expect(image.width > 100 && image.height > 100, "\(png)")
         }
+
+        // The finished run trains one epoch more from its checkpoint, with its own settings.
+        let more = try ChapterRunner.run(chapter, ["--resume", out + "/model.safetensors", "--epochs", "3", "--out-dir", out])
+        #expect(more.status == 0, "\(more.all)")
+        #expect(more.stdout.contains("Resuming from \(out)/model.safetensors: 2 finished epochs."), "\(more.stdout)")
+        #expect(more.stdout.contains("epoch 3/3: ") && !more.stdout.contains("epoch 1/3"), "\(more.stdout)")
+        #expect(more.stdout.contains("the first 3,000 of 60,000 training images"))
+        let resumed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        #expect((resumed["epochs"] as! [[String: Any]]).map { $0["epoch"] as! Int } == [1, 2, 3])
     }
 }
