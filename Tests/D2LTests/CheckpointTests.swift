@@ -204,7 +204,8 @@ extension CoreTests {
             let dir = temporaryFolder("atomic")
             let path = dir + "/model.safetensors"
             let net = try tinyLinear()
-            try net.saveSafetensors(to: path)
+            try net.saveSafetensors(to: path, metadata: ["epoch": "1"])
+            #expect(try SafeTensors.readMetadata(path: path) == ["format": "pt", "epoch": "1"])   // header only
             let old = try Data(contentsOf: URL(fileURLWithPath: path))
             net.parameters[0].data[0] += 1
             let new = try net.safetensorsData()

@@ -47,7 +47,7 @@ extension ChapterOptions {
                 : "none of this chapter's checkpoint files exist (\(files.joined(separator: ", ")); it trains \(files.count) networks, one file each)"
             throw CheckpointUseError(message: "\(resume != nil ? "--resume" : "--load"): \(what)")
         }
-        let metadata = try SafeTensors.read(path: found).metadata
+        let metadata = try SafeTensors.readMetadata(path: found)
         let recorded = metadata["settings"].flatMap { try? JSONDecoder().decode([String: JSONValue].self, from: Data($0.utf8)) }
         func number(_ key: String) -> Double? { if case .number(let v)? = recorded?[key] { v } else { nil } }
 
@@ -84,10 +84,11 @@ extension ChapterOptions {
 }
 
 extension ChapterRun {
+    /// The path `--save` names, or model.safetensors in the out dir (one file per network is derived from it).
+    public var saveBase: String { options.save ?? path("model.safetensors") }
+
     /// The checkpoint file this run writes for the network `key`.
-    public func saveFile(key: String) -> String {
-        ChapterCheckpoint.file(options.save ?? path("model.safetensors"), key: key)
-    }
+    public func saveFile(key: String) -> String { ChapterCheckpoint.file(saveBase, key: key) }
 
     /// Saves `net` with the run's metadata, atomically, and remembers the file for `finish`.
     func saveCheckpoint(_ net: Module, key: String, network: String, prefix: String, settings: ResolvedSettings,

@@ -84,7 +84,7 @@ extension ChapterRun {
             var kept = "Finished epochs are kept in \(path("metrics.json")) and \(path("training-curves.png"))"
             do {
                 try saveCheckpoint(net, key: key, network: network, prefix: stateDictPrefix, settings: settings, progress: trainer.progress)
-                kept += "; the weights after that batch are in \(saveFile(key: key)). Continue with --resume \(options.save ?? path("model.safetensors"))"
+                kept += "; the weights after that batch are in \(saveFile(key: key)). Continue with --resume \(saveBase)"
             } catch {
                 kept += "; saving the weights failed: \(error)"
             }

@@ -25,7 +25,6 @@ extension ChapterRun {
             return (net, summary)
         } catch let e as LayerError {
             let minimum = minimumInputSide(of: make).map { "the smallest it accepts is \($0)×\($0)" } ?? "no size up to 512 works"
-            removeOutputFolderIfEmpty()
             throw ValidationError("--resize \(side) is too small for \(name): \(minimum). At \(side)×\(side): \(e)")
         }
     }

@@ -48,7 +48,6 @@ extension ChapterRun {
         let budget = available / 100 * 85
         guard need > budget else { return }
         let fits = (budget - MemoryEstimate.fixedBytes(summary)) / Swift.max(MemoryEstimate.bytesPerImage(summary), 1)
-        removeOutputFolderIfEmpty()
         throw ValidationError("""
         training \(name) at \(side)×\(side) with --batch-size \(batch) needs about \(MemoryEstimate.describe(need)) \
         (estimated from the network's activations), more than the \(MemoryEstimate.describe(available)) this machine \

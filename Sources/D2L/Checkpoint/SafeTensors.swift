@@ -103,32 +103,26 @@ public enum SafeTensors {
         return try parse(data, path: path)
     }
 
+    /// Only the `__metadata__` of a file, reading just its length and header (the settings a
+    /// checkpoint records are needed before the weights are). The header gets the same checks as
+    /// in `parse`; the data section is checked when the file is read for its weights.
+    public static func readMetadata(path: String) throws -> [String: String] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw SafeTensorsError(path: path, problem: exists ? "cannot be read (permissions?)" : "no such file")
+        }
+        defer { try? handle.close() }
+        let fileSize = Int(try handle.seekToEnd())
+        try handle.seek(toOffset: 0)
+        let length = try headerLength(try handle.read(upToCount: 8) ?? Data(), fileSize: fileSize, path: path)
+        return try decodeHeader(try handle.read(upToCount: length) ?? Data(), path: path).metadata
+    }
+
     /// Validates `data` as a safetensors file; `path` is only used in error messages.
     public static func parse(_ data: Data, path: String) throws -> File {
         func fail(_ problem: String) -> SafeTensorsError { SafeTensorsError(path: path, problem: problem) }
-        guard data.count >= 8 else {
-            throw fail("is \(data.count) bytes long, too short for a safetensors file (at least 8 bytes of header length)")
-        }
-        let declared = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard declared <= UInt64(maximumHeaderBytes) else {
-            throw fail("declares a \(declared)-byte header, more than the format allows (\(maximumHeaderBytes)); not a safetensors file or damaged")
-        }
-        let headerLength = Int(declared)
-        guard headerLength >= 2, 8 + headerLength <= data.count else {
-            throw fail("declares a \(headerLength)-byte header but the file has only \(data.count - 8) bytes after the length; the file is truncated or not safetensors")
-        }
-        let headerBytes = data.subdata(in: 8..<(8 + headerLength))
-        guard headerBytes.first == UInt8(ascii: "{") else {
-            throw fail("header does not start with '{'; not a safetensors file")
-        }
-        let header: Header
-        do {
-            header = try JSONDecoder().decode(Header.self, from: headerBytes)
-        } catch let e as HeaderEntryError {
-            throw fail("entry \(e.name) of the header is malformed (\(e.reason)); the file is damaged")
-        } catch {
-            throw fail("header is not a valid JSON object; the file is damaged")
-        }
+        let headerLength = try headerLength(data.prefix(8), fileSize: data.count, path: path)
+        let header = try decodeHeader(data.subdata(in: 8..<(8 + headerLength)), path: path)
         let dataStart = 8 + headerLength
         let dataLength = data.count - dataStart
         var entries: [String: Entry] = [:]
@@ -165,6 +159,39 @@ public enum SafeTensors {
             throw fail("the data section has \(dataLength - position) bytes after the last tensor; the file is damaged")
         }
         return File(entries: entries, metadata: metadata, data: data, dataStart: dataStart)
+    }
+
+    /// The header length declared by the first 8 bytes, checked against the format's limit and
+    /// the `fileSize` bytes there are.
+    private static func headerLength(_ first8: Data, fileSize: Int, path: String) throws -> Int {
+        func fail(_ problem: String) -> SafeTensorsError { SafeTensorsError(path: path, problem: problem) }
+        guard first8.count >= 8, fileSize >= 8 else {
+            throw fail("is \(fileSize) bytes long, too short for a safetensors file (at least 8 bytes of header length)")
+        }
+        let declared = first8.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard declared <= UInt64(maximumHeaderBytes) else {
+            throw fail("declares a \(declared)-byte header, more than the format allows (\(maximumHeaderBytes)); not a safetensors file or damaged")
+        }
+        let length = Int(declared)
+        guard length >= 2, 8 + length <= fileSize else {
+            throw fail("declares a \(length)-byte header but the file has only \(fileSize - 8) bytes after the length; the file is truncated or not safetensors")
+        }
+        return length
+    }
+
+    /// The header's JSON, decoded strictly.
+    private static func decodeHeader(_ bytes: Data, path: String) throws -> Header {
+        func fail(_ problem: String) -> SafeTensorsError { SafeTensorsError(path: path, problem: problem) }
+        guard bytes.first == UInt8(ascii: "{") else {
+            throw fail("header does not start with '{'; not a safetensors file")
+        }
+        do {
+            return try JSONDecoder().decode(Header.self, from: bytes)
+        } catch let e as HeaderEntryError {
+            throw fail("entry \(e.name) of the header is malformed (\(e.reason)); the file is damaged")
+        } catch {
+            throw fail("header is not a valid JSON object; the file is damaged")
+        }
     }
 
     /// The header: tensor entries by name, plus the optional string-to-string `__metadata__`.

@@ -34,10 +34,8 @@ public final class Dropout: Module {
         generator = Random.generator.fork()
     }
 
-    public override var randomStreamState: [UInt64]? { generator.state }
-    public override func restoreRandomStream(_ state: [UInt64]) {
-        if let g = SeededGenerator(state: state) { generator = g }
-    }
+    public override var randomStream: SeededGenerator? { generator }
+    public override func restoreRandomStream(_ stream: SeededGenerator) { generator = stream }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
         guard isTraining && p > 0 else { return x }

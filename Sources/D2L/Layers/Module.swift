@@ -37,10 +37,10 @@ open class Module {
     /// The state of a random stream this module draws from while training (Dropout's masks),
     /// nil if it has none. Saved with a run's progress, so a resumed run draws what an
     /// uninterrupted one would have.
-    open var randomStreamState: [UInt64]? { nil }
+    open var randomStream: SeededGenerator? { nil }
 
-    /// Continues the random stream from a saved `randomStreamState`.
-    open func restoreRandomStream(_ state: [UInt64]) {}
+    /// Continues the random stream from a saved `randomStream`.
+    open func restoreRandomStream(_ stream: SeededGenerator) {}
 
     /// The computation. Throws `LayerError` for an input the layer cannot take.
     open func forward(_ x: Tensor) throws -> Tensor {

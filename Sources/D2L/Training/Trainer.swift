@@ -55,7 +55,7 @@ public final class Trainer {
         var p = position
         p.randomState = TrainingProgress.hex(Random.generator)
         for (path, module) in net.namedModules {
-            if let state = module.randomStreamState { p.layerRandomStates[path] = TrainingProgress.hex(state) }
+            if let stream = module.randomStream { p.layerRandomStates[path] = TrainingProgress.hex(stream) }
         }
         return p
     }
@@ -90,8 +90,8 @@ public final class Trainer {
             shuffler = TrainingProgress.generator(resumeFrom.shuffleState) ?? shuffler
             Random.generator = TrainingProgress.generator(resumeFrom.randomState) ?? Random.generator
             for (path, module) in net.namedModules {
-                if let words = resumeFrom.layerRandomStates[path], let g = TrainingProgress.generator(words) {
-                    module.restoreRandomStream(g.state)
+                if let stream = resumeFrom.layerRandomStates[path].flatMap(TrainingProgress.generator) {
+                    module.restoreRandomStream(stream)
                 }
             }
         }

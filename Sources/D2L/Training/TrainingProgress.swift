@@ -39,8 +39,7 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
         case layerRandomStates = "layer_random_states"
     }
 
-    static func hex(_ g: SeededGenerator) -> [String] { hex(g.state) }
-    static func hex(_ words: [UInt64]) -> [String] { words.map { String($0, radix: 16) } }
+    static func hex(_ g: SeededGenerator) -> [String] { g.state.map { String($0, radix: 16) } }
     static func generator(_ words: [String]) -> SeededGenerator? {
         let values = words.compactMap { UInt64($0, radix: 16) }
         return values.count == words.count ? SeededGenerator(state: values) : nil
