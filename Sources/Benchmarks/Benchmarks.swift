@@ -26,11 +26,26 @@ struct Benchmarks: ParsableCommand {
     @Option(help: "Timed training steps per model (after 2 warm-up steps).")
     var steps: Int = 10
 
+    @Option(help: ArgumentHelp("Instead of the models: time one stride-1 convolution (forward + backward) through im2col and Winograd, alternately.",
+                               valueName: "C,H,K,r,pad"))
+    var conv: String?
+
+    @Option(help: "Rounds of each algorithm for --conv.")
+    var rounds = 21
+
+    @Flag(help: "Run stride-1 3×3 convolutions through im2col instead of Winograd (for A/B comparisons).")
+    var noWinograd = false
+
     @Flag(help: "Print one JSON array instead of a table.")
     var json = false
 
     func run() throws {
         Parallel.configure(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Winograd.enabled = !noWinograd
+        if let conv {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+            return try ConvolutionComparison(spec: conv, batch: batchSize ?? 128, rounds: rounds).run()
+        }
         let names = models.split(separator: ",").map(String.init)
         for n in names where ModelCatalog.entry(n) == nil {
             throw ValidationError("unknown model '\(n)'; choose from \(ModelCatalog.names.joined(separator: ", "))")

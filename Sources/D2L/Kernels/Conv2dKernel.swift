@@ -56,7 +56,11 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
     precondition(g.outH > 0 && g.outW > 0, "conv2d: kernel larger than padded input")
     let p = g.outPixels
     let workers = Parallel.ranges(n, parts: Parallel.threads)
-    let plan = ChunkPlan(g, outChannels: k, groups: groups, imagesPerWorker: workers.map(\.count).max() ?? 1)
+    let imagesPerWorker = workers.map(\.count).max() ?? 1
+    if let winograd = WinogradPlan.choose(g, outChannels: k, groups: groups, imagesPerWorker: imagesPerWorker) {
+        return winogradConv2d(x, weight: weight, bias: bias, plan: winograd, workers: workers)
+    }
+    let plan = ChunkPlan(g, outChannels: k, groups: groups, imagesPerWorker: imagesPerWorker)
     var y = [Float](repeating: 0, count: n * k * p)
 
     let scratch = Workspace.buffers(workers: workers.count, sizes: [plan.direct ? 1 : plan.colSize, plan.blockSize])
