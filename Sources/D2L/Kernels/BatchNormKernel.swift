@@ -34,17 +34,14 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
         Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
             for ch in channels {
                 if training {
-                    // Each (n, c) row is summed in Float, the rows in Double: accurate and vectorisable.
+                    // Each (n, c) row is summed in Float with SIMD partial sums, the rows in Double.
                     var s = 0.0
-                    for i in 0..<n { let p = px.baseAddress! + (i * c + ch) * hw; var r: Float = 0; for j in 0..<hw { r += p[j] }; s += Double(r) }
+                    for i in 0..<n { s += Double(SIMDLoops.sum(px.baseAddress! + (i * c + ch) * hw, hw)) }
                     let mu = s / Double(m)
                     let muF = Float(mu)
                     var v = 0.0
                     for i in 0..<n {
-                        let p = px.baseAddress! + (i * c + ch) * hw
-                        var r: Float = 0
-                        for j in 0..<hw { let d = p[j] - muF; r += d * d }
-                        v += Double(r)
+                        v += Double(SIMDLoops.sumOfSquaredDeviations(px.baseAddress! + (i * c + ch) * hw, hw, from: muF))
                     }
                     let variance = v / Double(m)
                     pm[ch] = Float(mu)
@@ -58,7 +55,7 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                 let scale = pg[ch] * pr[ch], shift = pb[ch] - pm[ch] * scale
                 for i in 0..<n {
                     let base = (i * c + ch) * hw
-                    for j in 0..<hw { py[base + j] = px[base + j] * scale + shift }
+                    SIMDLoops.affine(px.baseAddress! + base, hw, scale: scale, shift: shift, into: py.baseAddress! + base)
                 }
             }
         }
@@ -76,30 +73,19 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                         var sumDy = 0.0, sumDyXhat = 0.0
                         for i in 0..<n {
                             let base = (i * c + ch) * hw
-                            var rowDy: Float = 0, rowDyXhat: Float = 0
-                            for j in 0..<hw {
-                                let g = pdy[base + j]
-                                rowDy += g; rowDyXhat += g * (px[base + j] - mu) * r
-                            }
-                            sumDy += Double(rowDy); sumDyXhat += Double(rowDyXhat)
+                            let (rowDy, rowDyCentered) = SIMDLoops.sumAndCenteredDot(
+                                pdy.baseAddress! + base, px.baseAddress! + base, hw, mean: mu)
+                            sumDy += Double(rowDy); sumDyXhat += Double(rowDyCentered * r)
                         }
                         dg[ch] = Float(sumDyXhat); db[ch] = Float(sumDy)
                         guard let dx else { continue }
                         let gr = gamma.data[ch] * r
-                        if training {
-                            let a = Float(sumDy / Double(m)), b = Float(sumDyXhat / Double(m))
-                            for i in 0..<n {
-                                let base = (i * c + ch) * hw
-                                for j in 0..<hw {
-                                    let xhat = (px[base + j] - mu) * r
-                                    dx[base + j] += gr * (pdy[base + j] - a - xhat * b)
-                                }
-                            }
-                        } else {
-                            for i in 0..<n {
-                                let base = (i * c + ch) * hw
-                                for j in 0..<hw { dx[base + j] += gr * pdy[base + j] }
-                            }
+                        // Training: ∂x = γ·r·(∂y − mean ∂y − x̂·mean(∂y·x̂)); evaluation: γ·r·∂y.
+                        let a = training ? Float(sumDy / Double(m)) : 0, b = training ? Float(sumDyXhat / Double(m)) : 0
+                        for i in 0..<n {
+                            let base = (i * c + ch) * hw
+                            SIMDLoops.addBatchNormGradient(dx.baseAddress! + base, pdy.baseAddress! + base, px.baseAddress! + base,
+                                                           hw, mean: mu, rstd: r, scale: gr, a: a, b: b)
                         }
                     }
                 }

@@ -146,7 +146,7 @@ private func conv2dBackward(x: Tensor, weight: Tensor, gemmWeight: [Float], bias
                     dyc = UnsafePointer(block)
                 }
                 if needB {
-                    for kk in 0..<k { var s: Float = 0; let r = dyc + kk * cols; for q in 0..<cols { s += r[q] }; db[kk] += s }
+                    for kk in 0..<k { db[kk] += SIMDLoops.sum(dyc + kk * cols, cols) }
                 }
                 let xChunk = xs + n0 * g.channels * g.height * g.width
                 if needW {

@@ -164,12 +164,7 @@ private func winogradBackward(x: Tensor, weight: Tensor, u: [Float], bias: Tenso
                 let imgs = Swift.min(plan.imagesPerChunk, workers[w].upperBound - n0)
                 let tiles = imgs * plan.tilesPerImage
                 if needB {
-                    for img in n0..<(n0 + imgs) { for kk in 0..<k {
-                        let row = dys + (img * k + kk) * p
-                        var s: Float = 0
-                        for q in 0..<p { s += row[q] }
-                        db[kk] += s
-                    }}
+                    for img in n0..<(n0 + imgs) { for kk in 0..<k { db[kk] += SIMDLoops.sum(dys + (img * k + kk) * p, p) } }
                 }
                 transformOutputGradient(dys, firstImage: n0, tiles: tiles, plan, tileBuffer: dyt, plane: plane, into: dm)
                 if needW {

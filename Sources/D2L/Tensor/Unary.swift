@@ -31,7 +31,9 @@ private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
                 case .log: for i in r { gx[i] += g[i] / px[i] }                  // 1/x
                 case .square: for i in r { gx[i] += g[i] * 2 * px[i] }           // 2x
                 case .sigmoid: for i in r { gx[i] += g[i] * py[i] * (1 - py[i]) } // σ(1 − σ)
-                case .relu: for i in r where px[i] > 0 { gx[i] += g[i] }          // 1 for x > 0 (0 at 0, as PyTorch)
+                case .relu:                                                      // 1 for x > 0 (0 at 0, as PyTorch)
+                    SIMDLoops.addReLUGradient(gx.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound,
+                                    px.baseAddress! + r.lowerBound, r.count)
                 }
             }
         }}}}

@@ -1,0 +1,114 @@
+/// Loops over contiguous Float vectors written with SIMD8 values, for the element-wise and
+/// reduction loops the compiler left scalar (measured in profiles: batch norm and ReLU's
+/// backward were 18% and 12% of a RegNetX-32 training step).
+///
+/// Two reasons a plain loop stays scalar. A sum `for j in 0..<n { s += p[j] }` is a chain of
+/// dependent additions whose order Swift keeps, so it may not be vectorised and each addition
+/// waits for the previous one; sixteen partial sums in two SIMD8 accumulators remove both
+/// limits (the result differs from the sequential sum only by rounding). And a loop writing
+/// through one pointer while reading through others may alias, so LLVM kept those scalar too.
+enum SIMDLoops {
+    /// Σ p[j] for j < n.
+    @inline(__always)
+    static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        let raw = UnsafeRawPointer(p)
+        var a = SIMD8<Float>(), b = SIMD8<Float>()
+        var j = 0
+        while j &+ 16 <= n {
+            a += raw.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+            b += raw.loadUnaligned(fromByteOffset: (j &+ 8) &* 4, as: SIMD8<Float>.self)
+            j &+= 16
+        }
+        var s = (a + b).sum()
+        while j < n { s += p[j]; j &+= 1 }
+        return s
+    }
+
+    /// Σ (p[j] − μ)² for j < n.
+    @inline(__always)
+    static func sumOfSquaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, from mu: Float) -> Float {
+        let raw = UnsafeRawPointer(p), m = SIMD8<Float>(repeating: mu)
+        var a = SIMD8<Float>(), b = SIMD8<Float>()
+        var j = 0
+        while j &+ 16 <= n {
+            let d0 = raw.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self) - m
+            let d1 = raw.loadUnaligned(fromByteOffset: (j &+ 8) &* 4, as: SIMD8<Float>.self) - m
+            a += d0 * d0; b += d1 * d1
+            j &+= 16
+        }
+        var s = (a + b).sum()
+        while j < n { let d = p[j] - mu; s += d * d; j &+= 1 }
+        return s
+    }
+
+    /// (Σ g[j], Σ g[j]·(x[j] − μ)) for j < n: batch norm's backward reductions.
+    @inline(__always)
+    static func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int,
+                                  mean mu: Float) -> (Float, Float) {
+        let rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x), m = SIMD8<Float>(repeating: mu)
+        var s = SIMD8<Float>(), d = SIMD8<Float>()
+        var j = 0
+        while j &+ 8 <= n {
+            let gv = rg.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+            let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+            s += gv; d += gv * (xv - m)
+            j &+= 8
+        }
+        var sum = s.sum(), dot = d.sum()
+        while j < n { sum += g[j]; dot += g[j] * (x[j] - mu); j &+= 1 }
+        return (sum, dot)
+    }
+
+    /// y[j] = x[j]·a + b for j < n (batch norm's normalisation with a folded scale and shift).
+    @inline(__always)
+    static func affine(_ x: UnsafePointer<Float>, _ n: Int, scale a: Float, shift b: Float, into y: UnsafeMutablePointer<Float>) {
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+        let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b)
+        var j = 0
+        while j &+ 8 <= n {
+            let v = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+            ry.storeBytes(of: v * av + bv, toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        while j < n { y[j] = x[j] * a + b; j &+= 1 }
+    }
+
+    /// dx[j] += c·(dy[j] − a − (x[j] − μ)·r·b) for j < n: batch norm's input gradient in
+    /// training mode, with c = γ·r, a = mean(∂y), b = mean(∂y·x̂). With a = b = 0 it is the
+    /// evaluation-mode gradient dx += γ·r·dy.
+    @inline(__always)
+    static func addBatchNormGradient(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                                     _ n: Int, mean mu: Float, rstd r: Float, scale c: Float, a: Float, b: Float) {
+        let rdx = UnsafeMutableRawPointer(dx), rdy = UnsafeRawPointer(dy), rx = UnsafeRawPointer(x)
+        let muv = SIMD8<Float>(repeating: mu), rbv = SIMD8<Float>(repeating: r * b)
+        let av = SIMD8<Float>(repeating: a), cv = SIMD8<Float>(repeating: c)
+        var j = 0
+        while j &+ 8 <= n {
+            let o = j &* 4
+            let xv = rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let gv = rdy.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let acc = UnsafeRawPointer(rdx).loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            rdx.storeBytes(of: acc + cv * (gv - av - (xv - muv) * rbv), toByteOffset: o, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        while j < n { dx[j] += c * (dy[j] - a - (x[j] - mu) * r * b); j &+= 1 }
+    }
+
+    /// gx[j] += g[j] where x[j] > 0, for j < n (ReLU's backward; 0 at 0, as PyTorch), with a
+    /// mask instead of a branch, which random signs mispredict half the time.
+    @inline(__always)
+    static func addReLUGradient(_ gx: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+        let rgx = UnsafeMutableRawPointer(gx), rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x)
+        let zero = SIMD8<Float>()
+        var j = 0
+        while j &+ 8 <= n {
+            let o = j &* 4
+            let xv = rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let gv = rg.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let acc = UnsafeRawPointer(rgx).loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            rgx.storeBytes(of: acc + zero.replacing(with: gv, where: xv .> zero), toByteOffset: o, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        while j < n { if x[j] > 0 { gx[j] += g[j] }; j &+= 1 }
+    }
+}

@@ -1,0 +1,55 @@
+import Testing
+@testable import D2L
+
+extension CoreTests {
+    /// The SIMD loops against the scalar formulas, for lengths around the 8- and 16-wide
+    /// steps (so that both the vector part and the scalar tail are exercised).
+    @Suite struct SIMDLoopsTests {
+        static let lengths = [0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 100]
+
+        func vector(_ n: Int, seed: UInt64) -> [Float] {
+            var g = SeededGenerator(seed: seed)
+            return (0..<n).map { _ in g.uniform(-2, 2) }
+        }
+
+        @Test(arguments: lengths)
+        func reductions(_ n: Int) {
+            let x = vector(n, seed: 1), g = vector(n, seed: 2), mu: Float = 0.3
+            let sum = x.reduce(0.0) { $0 + Double($1) }
+            let squares = x.reduce(0.0) { $0 + Double($1 - mu) * Double($1 - mu) }
+            let dot = zip(g, x).reduce(0.0) { $0 + Double($1.0) * Double($1.1 - mu) }
+            x.withUnsafeBufferPointer { px in g.withUnsafeBufferPointer { pg in
+                let xs = px.baseAddress ?? UnsafePointer(bitPattern: 16)!, gs = pg.baseAddress ?? UnsafePointer(bitPattern: 16)!
+                #expect(Swift.abs(Double(SIMDLoops.sum(xs, n)) - sum) < 1e-4)
+                #expect(Swift.abs(Double(SIMDLoops.sumOfSquaredDeviations(xs, n, from: mu)) - squares) < 1e-4)
+                let (s, d) = SIMDLoops.sumAndCenteredDot(gs, xs, n, mean: mu)
+                #expect(Swift.abs(Double(s) - g.reduce(0.0) { $0 + Double($1) }) < 1e-4)
+                #expect(Swift.abs(Double(d) - dot) < 1e-4)
+            }}
+        }
+
+        @Test(arguments: lengths)
+        func elementwise(_ n: Int) {
+            var x = vector(n, seed: 3)
+            if n > 4 { x[1] = 0; x[3] = -0.0 }   // ReLU's gradient at exactly 0 is 0
+            let g = vector(n, seed: 4), start = vector(n, seed: 5)
+            let (mu, r, c, a, b): (Float, Float, Float, Float, Float) = (0.2, 1.7, 0.9, 0.05, -0.3)
+            var y = [Float](repeating: .nan, count: n), dx = start, gx = start
+            x.withUnsafeBufferPointer { px in g.withUnsafeBufferPointer { pg in
+            y.withUnsafeMutableBufferPointer { py in dx.withUnsafeMutableBufferPointer { pdx in
+            gx.withUnsafeMutableBufferPointer { pgx in
+                guard n > 0 else { return }
+                SIMDLoops.affine(px.baseAddress!, n, scale: 1.5, shift: -0.25, into: py.baseAddress!)
+                SIMDLoops.addBatchNormGradient(pdx.baseAddress!, pg.baseAddress!, px.baseAddress!, n,
+                                               mean: mu, rstd: r, scale: c, a: a, b: b)
+                SIMDLoops.addReLUGradient(pgx.baseAddress!, pg.baseAddress!, px.baseAddress!, n)
+            }}}}}
+            for j in 0..<n {
+                #expect(Swift.abs(y[j] - (x[j] * 1.5 - 0.25)) < 1e-6)
+                let expected = start[j] + c * (g[j] - a - (x[j] - mu) * r * b)
+                #expect(Swift.abs(dx[j] - expected) < 1e-5)
+                #expect(gx[j] == start[j] + (x[j] > 0 ? g[j] : 0))
+            }
+        }
+    }
+}
