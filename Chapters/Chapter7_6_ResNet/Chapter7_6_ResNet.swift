@@ -20,8 +20,10 @@ struct Chapter7_6_ResNet: ChapterCommand {
     static let book = Profile(epochs: 10, batchSize: 256, lr: 0.05, resize: 96)
     /// Quick default (about 4.5 minutes on 2 cores): the original 28×28 images (1/12 of the
     /// arithmetic of 96×96), batch 128 (twice the SGD steps per image), 2 epochs over the
-    /// first 40,000 training images.
-    static let quick = Profile(epochs: 2, batchSize: 128, lr: 0.05, resize: 28, trainLimit: 40_000)
+    /// first 40,000 training images, the learning rate falling to 0 over the second epoch.
+    /// Measured here: test acc 0.890 in 267 s; with a constant rate 0.845–0.860 (batch norm's
+    /// evaluation-mode accuracy swings from epoch to epoch at a constant rate, as in the book's runs).
+    static let quick = Profile(epochs: 2, batchSize: 128, lr: 0.05, resize: 28, trainLimit: 40_000, lrDecay: 0.5)
 
     func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
         try ResNetChapter(run: run, settings: settings).tell()

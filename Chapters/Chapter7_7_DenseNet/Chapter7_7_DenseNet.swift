@@ -21,9 +21,10 @@ struct Chapter7_7_DenseNet: ChapterCommand {
     /// Quick default (about 4.5 minutes on 2 cores): 32×32 images (the smallest power of two that
     /// survives the stem and three halving transitions; 28×28 shrinks to 1×1 before the last
     /// one), batch 64 (four times the book's SGD steps per image) with the book's lr 0.1, 2 epochs
-    /// over the first 36,000 training images. Measured here: test acc 0.852 in 266 s (lr 0.05:
+    /// over the first 36,000 training images, the learning rate falling to 0 over the second
+    /// epoch. Measured here: test acc 0.892 in 242 s; with a constant rate 0.830–0.852 (lr 0.05:
     /// 0.844; batch 128 with lr 0.05: 0.802).
-    static let quick = Profile(epochs: 2, batchSize: 64, lr: 0.1, resize: 32, trainLimit: 36_000)
+    static let quick = Profile(epochs: 2, batchSize: 64, lr: 0.1, resize: 32, trainLimit: 36_000, lrDecay: 0.5)
 
     func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
         try DenseNetChapter(run: run, settings: settings).tell()

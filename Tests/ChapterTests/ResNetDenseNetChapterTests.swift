@@ -53,6 +53,7 @@ import Testing
         #expect(testAcc > 0.4, "\(r.stdout)")      // chance is 0.1
         #expect(r.stdout.contains("Differs from the book: "))
         #expect(r.stdout.contains("batch size 64 instead of 256; "))
+        #expect(r.stdout.contains("the learning rate falling linearly to 0 over the last 50% of the steps instead of staying constant"))
         #expect(r.stdout.contains("the first 3,000 of 60,000 training images; the first 1,000 of 10,000 test images"))
         #expect(r.stdout.contains("examples/sec on cpu"))
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
@@ -72,5 +73,6 @@ import Testing
         #expect(more.stdout.contains("the first 3,000 of 60,000 training images"))
         let resumed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
         #expect((resumed["epochs"] as! [[String: Any]]).map { $0["epoch"] as! Int } == [1, 2, 3])
+        #expect((resumed["settings"] as? [String: Any])?["lr_decay"] as? Double == 0.5, "the schedule comes back from the checkpoint")
     }
 }

@@ -65,6 +65,35 @@ extension CoreTests {
             #expect(trainer.resultLines.hasSuffix(" examples/sec on cpu"))
         }
 
+        @Test func learningRateSchedule() {
+            let constant = TrainConfig(epochs: 2, batchSize: 32, learningRate: 0.1, resize: 28, seed: 1)
+            #expect((0..<20).allSatisfy { constant.learningRate(step: $0, of: 20) == 0.1 })
+            let decaying = TrainConfig(epochs: 2, batchSize: 32, learningRate: 0.1, resize: 28, seed: 1, lrDecay: 0.25)
+            // 20 steps: constant for steps 0…14, then 5/5, 4/5, … 1/5 of the rate.
+            let rates = (0..<20).map { decaying.learningRate(step: $0, of: 20) }
+            #expect(rates[0..<16].allSatisfy { $0 == 0.1 })
+            #expect(zip(rates[16...], [0.08, 0.06, 0.04, 0.02] as [Float]).allSatisfy { Swift.abs($0 - $1) < 1e-7 })
+            let whole = TrainConfig(epochs: 1, batchSize: 32, learningRate: 1, resize: 28, seed: 1, lrDecay: 1)
+            #expect(whole.learningRate(step: 0, of: 4) == 1 && whole.learningRate(step: 3, of: 4) == 0.25)
+        }
+
+        /// The trainer applies the schedule: the same run with a decay ends with other weights.
+        @Test func trainerAppliesTheSchedule() throws {
+            let data = syntheticData(train: 128, test: 32)
+            func weights(decay: Double) throws -> [Float] {
+                Random.seed(5)
+                let net = Sequential(Flatten(), Linear(16), ReLU(), Linear(10))
+                net.initialize(.xavierUniform)
+                let t = Trainer(net: net, data: data, config: TrainConfig(epochs: 2, batchSize: 32, learningRate: 0.2,
+                                                                          resize: 28, seed: 2, lrDecay: decay))
+                t.quiet = true
+                try t.fit()
+                return net.parameters.flatMap(\.data)
+            }
+            #expect(try weights(decay: 0.5) != weights(decay: 0))
+            #expect(try weights(decay: 0.5) == weights(decay: 0.5))
+        }
+
         @Test func divergenceStopsWithAClearError() throws {
             let data = syntheticData(train: 64, test: 16)
             Random.seed(4)

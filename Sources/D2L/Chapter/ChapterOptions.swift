@@ -16,6 +16,9 @@ public struct ChapterOptions: ParsableArguments {
     @Option(help: "Learning rate of plain SGD.")
     public var lr: Float?
 
+    @Option(help: "Let the learning rate fall linearly to 0 over this last fraction of the steps (0: constant, as the book).")
+    public var lrDecay: Double?
+
     @Option(help: "Resize the 28×28 images to this many pixels per side (the book's `resize`).")
     public var resize: Int?
 
@@ -67,6 +70,9 @@ public struct ChapterOptions: ParsableArguments {
         if let lr, !(lr.isFinite && lr > 0) {
             throw ValidationError("--lr must be a positive finite number, got \(lr)")
         }
+        if let lrDecay, !(lrDecay >= 0 && lrDecay <= 1) {
+            throw ValidationError("--lr-decay must be a fraction of the steps between 0 and 1, got \(lrDecay)")
+        }
         if let resize, resize > 512 {
             throw ValidationError("--resize \(resize) is larger than any network here needs (at most 512)")
         }
@@ -77,7 +83,7 @@ public struct ChapterOptions: ParsableArguments {
             throw ValidationError("--load and --resume exclude each other: --resume PATH already loads the weights (and the run's state)")
         }
         if resume != nil {
-            let conflicting = [("--full", full), ("--batch-size", batchSize != nil), ("--lr", lr != nil), ("--resize", resize != nil),
+            let conflicting = [("--full", full), ("--batch-size", batchSize != nil), ("--lr", lr != nil), ("--lr-decay", lrDecay != nil), ("--resize", resize != nil),
                                ("--train-limit", trainLimit != nil), ("--test-limit", testLimit != nil), ("--eval-only", evalOnly)]
                 .filter(\.1).map(\.0)
             if !conflicting.isEmpty {
@@ -99,9 +105,12 @@ public struct Profile: Sendable {
     public var resize: Int
     public var trainLimit: Int?
     public var testLimit: Int?
-    public init(epochs: Int, batchSize: Int, lr: Float, resize: Int, trainLimit: Int? = nil, testLimit: Int? = nil) {
+    /// See `TrainConfig.lrDecay`; 0 (constant) in every book profile.
+    public var lrDecay: Double
+    public init(epochs: Int, batchSize: Int, lr: Float, resize: Int, trainLimit: Int? = nil, testLimit: Int? = nil,
+                lrDecay: Double = 0) {
         self.epochs = epochs; self.batchSize = batchSize; self.lr = lr; self.resize = resize
-        self.trainLimit = trainLimit; self.testLimit = testLimit
+        self.trainLimit = trainLimit; self.testLimit = testLimit; self.lrDecay = lrDecay
     }
 }
 
@@ -114,7 +123,7 @@ public struct ResolvedSettings: Sendable {
 
     public var train: TrainConfig {
         TrainConfig(epochs: settings.epochs, batchSize: settings.batchSize, learningRate: settings.lr,
-                    resize: settings.resize, seed: seed)
+                    resize: settings.resize, seed: seed, lrDecay: settings.lrDecay)
     }
 
     /// How this run differs from the book's configuration, one phrase per difference.
@@ -123,6 +132,10 @@ public struct ResolvedSettings: Sendable {
         if settings.epochs != book.epochs { d.append("\(settings.epochs) epoch\(settings.epochs == 1 ? "" : "s") instead of \(book.epochs)") }
         if settings.batchSize != book.batchSize { d.append("batch size \(settings.batchSize) instead of \(book.batchSize)") }
         if settings.lr != book.lr { d.append("learning rate \(settings.lr) instead of \(book.lr)") }
+        if settings.lrDecay != book.lrDecay {
+            d.append(settings.lrDecay == 0 ? "a constant learning rate"
+                     : "the learning rate falling linearly to 0 over the last \(Int((settings.lrDecay * 100).rounded()))% of the steps instead of staying constant")
+        }
         if settings.resize != book.resize { d.append("\(settings.resize)×\(settings.resize) images instead of \(book.resize)×\(book.resize)") }
         if let n = settings.trainLimit { d.append("the first \(groupDigits(n)) of 60,000 training images") }
         if let n = settings.testLimit { d.append("the first \(groupDigits(n)) of 10,000 test images") }
@@ -135,6 +148,7 @@ public struct ResolvedSettings: Sendable {
             "profile": .string(profileName), "epochs": .number(Double(settings.epochs)),
             "batch_size": .number(Double(settings.batchSize)), "lr": .number(Double(settings.lr)),
             "resize": .number(Double(settings.resize)), "seed": .number(Double(seed)),
+            "lr_decay": .number(settings.lrDecay),
             "threads": .number(Double(Parallel.threads)),
         ]
         s["train_limit"] = settings.trainLimit.map { .number(Double($0)) } ?? .null
@@ -150,6 +164,7 @@ extension ChapterOptions {
         if let epochs { p.epochs = epochs }
         if let batchSize { p.batchSize = batchSize }
         if let lr { p.lr = lr }
+        if let lrDecay { p.lrDecay = lrDecay }
         if let resize { p.resize = resize }
         if let trainLimit { p.trainLimit = trainLimit }
         if let testLimit { p.testLimit = testLimit }

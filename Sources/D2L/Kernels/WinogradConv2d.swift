@@ -23,10 +23,6 @@
 /// Like `conv2d`, each worker takes a contiguous range of images in chunks (T = tiles of a
 /// chunk) and calls single-threaded sgemm; V is recomputed in backward rather than kept.
 /// Only the products with the weights (U, ∂W) are split over the workers as a whole.
-/// Tiles per chunk: narrow enough that a chunk's buffers stay near the caches (256 measured
-/// 0.92× the im2col time where 64 gave 0.65–0.71×), wide enough for the GEMMs.
-let targetTiles = 64
-
 struct WinogradPlan {
     let matrices: WinogradMatrices
     let geometry: ConvGeometry
@@ -83,6 +79,10 @@ struct WinogradPlan {
         imagesPerChunk = Swift.max(1, Swift.min(imagesPerWorker, byWidth, byMemory))
     }
 }
+
+/// Tiles per chunk: narrow enough that a chunk's buffers stay near the caches (256 measured
+/// 0.92× the im2col time where 64 gave 0.65–0.71×), wide enough for the GEMMs.
+let targetTiles = 64
 
 /// Whether stride-1 3×3 convolutions may use Winograd (tests and the benchmark compare).
 public enum Winograd {

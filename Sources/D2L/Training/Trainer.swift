@@ -12,9 +12,23 @@ public struct TrainConfig: Sendable {
     public var learningRate: Float
     public var resize: Int
     public var seed: UInt64
-    public init(epochs: Int, batchSize: Int, learningRate: Float, resize: Int, seed: UInt64) {
+    /// The fraction of all steps over which the learning rate falls linearly to 0 at the end
+    /// of the run; 0 keeps it constant, as the book does.
+    public var lrDecay: Double
+    public init(epochs: Int, batchSize: Int, learningRate: Float, resize: Int, seed: UInt64, lrDecay: Double = 0) {
         self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
-        self.resize = resize; self.seed = seed
+        self.resize = resize; self.seed = seed; self.lrDecay = lrDecay
+    }
+
+    /// The learning rate of step `step` (0-based) of `totalSteps`: `learningRate` until the
+    /// last `lrDecay` of the steps, then lr·(totalSteps − step)/(decay steps), reaching
+    /// lr/(decay steps) at the last step. Depends on the step index only, so a resumed run
+    /// continues the same schedule.
+    public func learningRate(step: Int, of totalSteps: Int) -> Float {
+        let decaySteps = Int((lrDecay * Double(totalSteps)).rounded())
+        guard decaySteps > 0 else { return learningRate }
+        let left = totalSteps - step
+        return left >= decaySteps ? learningRate : learningRate * Float(left) / Float(decaySteps)
     }
 }
 
@@ -96,6 +110,8 @@ public final class Trainer {
             }
         }
         let sgd = SGD(net.parameters, learningRate: config.learningRate)
+        let batchesPerEpoch = (data.train.count + config.batchSize - 1) / config.batchSize
+        let totalSteps = config.epochs * batchesPerEpoch
         var bar = ProgressBar(interactive: ProgressBar.stdoutIsTerminal && !quiet)
         bar.label = label
         var stepsThisProcess = 0, measuredImages = 0, measuredSeconds = 0.0
@@ -109,12 +125,13 @@ public final class Trainer {
             var seen = resuming ? position.seen : 0, stepSeconds = resuming ? position.stepSeconds : 0
             for (b, indices) in batches.enumerated() where !resuming || b >= position.batchesDone {
                 let (x, y) = data.train.batch(indices, resize: resize)
+                sgd.learningRate = config.learningRate(step: (epoch - 1) * batchesPerEpoch + b, of: totalSteps)
                 let start = ContinuousClock.now
                 let logits = try net(x)
                 let loss = crossEntropy(logits, labels: y)
                 guard loss.item.isFinite else {
                     bar.clear()
-                    throw DivergenceError(epoch: epoch, batch: b + 1, learningRate: config.learningRate, loss: loss.item)
+                    throw DivergenceError(epoch: epoch, batch: b + 1, learningRate: sgd.learningRate, loss: loss.item)
                 }
                 sgd.zeroGrad()
                 loss.backward()
