@@ -23,8 +23,6 @@ public struct WinogradMatrices: Sendable {
     public let g: [Float]
     /// Input transform Bᵀ, α × α, row-major.
     public let bt: [Float]
-    /// The transposes the backward pass applies: A (α × m), Gᵀ (r × α), B (α × α).
-    public let a: [Float], gt: [Float], b: [Float]
     /// The two-dimensional transforms as single matrices on row-major flattened tiles,
     /// (X ⊗ X)[(a, b), (i, j)] = X[a, i]·X[b, j], so that X·T·Xᵀ = (X ⊗ X)·vec(T):
     /// Bᵀ ⊗ Bᵀ (α² × α²), Aᵀ ⊗ Aᵀ (m² × α²), G ⊗ G (α² × r²).
@@ -53,13 +51,10 @@ public struct WinogradMatrices: Sendable {
             btRows[i] = btRows[i].map { $0 / smallest }
             gRows[i] = gRows[i].map { $0 * smallest }
         }
-        at = (0..<m).flatMap { a in (0..<alpha).map { i in Float(h[i][a]) } }
+        let atRows = (0..<m).map { a in (0..<alpha).map { i in h[i][a] } }
+        at = atRows.flatMap { $0.map(Float.init) }
         g = gRows.flatMap { $0.map(Float.init) }
         bt = btRows.flatMap { $0.map(Float.init) }
-        a = (0..<alpha).flatMap { i in (0..<m).map { j in Float(h[i][j]) } }
-        gt = (0..<r).flatMap { j in gRows.map { Float($0[j]) } }
-        b = (0..<alpha).flatMap { i in btRows.map { Float($0[i]) } }
-        let atRows = (0..<m).map { a in (0..<alpha).map { i in h[i][a] } }
         inputTransform = kronecker(btRows)
         outputTransform = kronecker(atRows)
         filterTransform = kronecker(gRows)
