@@ -205,7 +205,7 @@ private func col2imStride1(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGe
                 let src: UnsafePointer<Float> = row + img &* p
                 for oy in oyLo..<oyHi {
                     let offset: Int = (oy &- g.padH &+ i) &* g.width &- g.padW &+ j
-                    addFloats(plane + offset + oxLo, src + oy &* ow + oxLo, oxHi &- oxLo)
+                    SIMDLoops.add(plane + offset + oxLo, src + oy &* ow + oxLo, oxHi &- oxLo)
                 }
             }
         }
@@ -218,19 +218,6 @@ private func col2imStride1(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGe
 private func zeroFloats(_ dst: UnsafeMutablePointer<Float>, _ n: Int) {
     var k = 0
     while k < n { dst[k] = 0; k &+= 1 }
-}
-
-/// dst[k] += src[k] for k < n, four at a time then one at a time.
-@inline(__always)
-private func addFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
-    var k = 0
-    while k &+ 4 <= n {
-        let d = UnsafeMutableRawPointer(dst + k)
-        d.storeBytes(of: d.loadUnaligned(as: SIMD4<Float>.self) + UnsafeRawPointer(src + k).loadUnaligned(as: SIMD4<Float>.self),
-                     as: SIMD4<Float>.self)
-        k &+= 4
-    }
-    while k < n { dst[k] += src[k]; k &+= 1 }
 }
 
 /// The adjoint of `im2colSmall`: scatter-adds every column entry through the offset table.

@@ -1,6 +1,6 @@
-/// Loops over contiguous Float vectors written with SIMD8 values, for the element-wise and
-/// reduction loops the compiler left scalar (measured in profiles: batch norm and ReLU's
-/// backward were 18% and 12% of a RegNetX-32 training step).
+/// Loops over contiguous Float vectors written with SIMD values (SIMD8; SIMD4 for short
+/// rows), for the element-wise and reduction loops the compiler left scalar (measured in
+/// profiles: batch norm and ReLU's backward were 18% and 12% of a RegNetX-32 training step).
 ///
 /// Two reasons a plain loop stays scalar. A sum `for j in 0..<n { s += p[j] }` is a chain of
 /// dependent additions whose order Swift keeps, so it may not be vectorised and each addition
@@ -57,6 +57,20 @@ enum SIMDLoops {
         var sum = s.sum(), dot = d.sum()
         while j < n { sum += g[j]; dot += g[j] * (x[j] - mu); j &+= 1 }
         return (sum, dot)
+    }
+
+    /// dst[k] += src[k] for k < n, four at a time then one at a time (col2im's rows are short:
+    /// 7–32 floats, where wider steps leave most of a row to the scalar tail).
+    @inline(__always)
+    static func add(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+        var k = 0
+        while k &+ 4 <= n {
+            let d = UnsafeMutableRawPointer(dst + k)
+            d.storeBytes(of: d.loadUnaligned(as: SIMD4<Float>.self) + UnsafeRawPointer(src + k).loadUnaligned(as: SIMD4<Float>.self),
+                         as: SIMD4<Float>.self)
+            k &+= 4
+        }
+        while k < n { dst[k] += src[k]; k &+= 1 }
     }
 
     /// y[j] = x[j]·a + b for j < n (batch norm's normalisation with a folded scale and shift).

@@ -314,10 +314,7 @@ private func transformInputGradient(_ dv: UnsafePointer<Float>, firstImage: Int,
             placeTiles(dd + ch * tiles + img * plan.tilesPerImage, stride: ct, side: plan.alpha, plan,
                        into: plane, width: wp, accumulate: true)
             let dst = dx + ((firstImage + img) * g.channels + ch) * hw
-            for iy in 0..<rows {
-                let to = dst + iy * g.width, from = plane + (iy + g.padH) * wp + g.padW
-                for ix in 0..<cols { to[ix] += from[ix] }
-            }
+            for iy in 0..<rows { SIMDLoops.add(dst + iy * g.width, plane + (iy + g.padH) * wp + g.padW, cols) }
         }
     }
 }
