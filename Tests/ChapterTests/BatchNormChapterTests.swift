@@ -29,6 +29,8 @@ import Testing
         (["--lr", "nan"], "--lr must be a positive finite number"),
         (["--lr", "0"], "--lr must be a positive finite number"),
         (["--threads", "0"], "--threads must be a positive whole number"),
+        (["--lr-warmup", "1.5"], "--lr-warmup must be a fraction of the steps between 0 and 1"),
+        (["--lr-warmup", "0.6", "--lr-decay", "0.5"], "together cover more than all the steps"),
         (["--bogus"], "Unknown option '--bogus'"),
         (["--epochs", "two"], "The value 'two' is invalid for '--epochs"),
         (["--eval-only"], "--eval-only needs the weights to evaluate: add --load PATH"),

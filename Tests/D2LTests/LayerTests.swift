@@ -23,6 +23,13 @@ extension CoreTests {
             // Max pooling padding never wins, even over negative values.
             let neg = Tensor(shape: [1, 1, 2, 2], data: [-4, -3, -2, -1])
             #expect(maxPool2d(neg, PoolConfig(kernel: (3, 3), stride: (2, 2), padding: (1, 1))).data == [-1])
+            // Ties go to the first position, and a NaN wins and stays (as PyTorch): the
+            // gradient follows the chosen position.
+            let ties = Tensor(shape: [1, 1, 2, 3], data: [1, 7, 7, 7, 2, .nan], requiresGrad: true)
+            let tied = maxPool2d(ties, PoolConfig(kernel: (2, 2), stride: (1, 1)))
+            #expect(tied.data[0] == 7 && tied.data[1].isNaN)
+            tied.backward(seed: [1, 10])
+            #expect(ties.grad! == [0, 1, 0, 0, 0, 10])
             // Adaptive average of 5 columns into 3: spans [0,2) [1,4) [3,5).
             let row = Tensor(shape: [1, 1, 1, 5], data: [1, 2, 3, 4, 5])
             #expect(adaptiveAvgPool2d(row, outSize: (1, 3)).data == [1.5, 3, 4.5])

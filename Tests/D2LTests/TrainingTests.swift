@@ -75,6 +75,12 @@ extension CoreTests {
             #expect(zip(rates[16...], [0.08, 0.06, 0.04, 0.02] as [Float]).allSatisfy { Swift.abs($0 - $1) < 1e-7 })
             let whole = TrainConfig(epochs: 1, batchSize: 32, learningRate: 1, resize: 28, seed: 1, lrDecay: 1)
             #expect(whole.learningRate(step: 0, of: 4) == 1 && whole.learningRate(step: 3, of: 4) == 0.25)
+            // 10 steps, warm-up over the first 30% and decay over the last 20%: 1/3 and 2/3 of
+            // the rate, full from step 2 (warm-up's last step) through step 8 (decay's 2/2),
+            // half at the last step.
+            let both = TrainConfig(epochs: 1, batchSize: 32, learningRate: 0.3, resize: 28, seed: 1, lrDecay: 0.2, lrWarmup: 0.3)
+            let expected: [Float] = [0.1, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.15]
+            #expect(zip((0..<10).map { both.learningRate(step: $0, of: 10) }, expected).allSatisfy { Swift.abs($0 - $1) < 1e-7 })
         }
 
         /// The trainer applies the schedule: the same run with a decay ends with other weights.

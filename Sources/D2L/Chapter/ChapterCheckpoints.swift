@@ -40,6 +40,11 @@ extension ChapterOptions {
     /// since layers after a flatten only fit the size they were trained at.
     public func resolve(quick: Profile, book: Profile, chapter: String, checkpointKeys: [String]) throws -> ResolvedSettings {
         let plain = resolve(quick: quick, book: book)
+        let schedule = plain.settings.lrWarmup + plain.settings.lrDecay
+        if schedule > 1 {
+            throw ValidationError("--lr-warmup \(plain.settings.lrWarmup) and --lr-decay \(plain.settings.lrDecay) together cover more than all the steps; "
+                                  + "make them add up to at most 1")
+        }
         guard let base = resume ?? load else { return plain }
         let files = checkpointKeys.map { ChapterCheckpoint.file(base, key: $0) }
         guard let found = files.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
@@ -60,12 +65,13 @@ extension ChapterOptions {
             }
             guard let epochs = number("epochs"), let batch = number("batch_size"), let lr = number("lr"),
                   let side = number("resize"), let seed = number("seed"), epochs >= 1, batch >= 1, side >= 1, lr > 0,
-                  (0...1).contains(number("lr_decay") ?? 0) else {
+                  (0...1).contains(number("lr_decay") ?? 0), (0...1).contains(number("lr_warmup") ?? 0),
+                  (number("lr_decay") ?? 0) + (number("lr_warmup") ?? 0) <= 1 else {
                 throw CheckpointUseError(message: "--resume: the settings recorded in \(found) are incomplete or damaged")
             }
             var p = Profile(epochs: Int(epochs), batchSize: Int(batch), lr: Float(lr), resize: Int(side),
                             trainLimit: number("train_limit").map { Int($0) }, testLimit: number("test_limit").map { Int($0) },
-                            lrDecay: number("lr_decay") ?? 0)
+                            lrDecay: number("lr_decay") ?? 0, lrWarmup: number("lr_warmup") ?? 0)
             if let more = self.epochs {
                 let done = metadata["progress"].flatMap { TrainingProgress(json: $0) }?.history.count ?? 0
                 guard more >= done else {

@@ -19,6 +19,9 @@ public struct ChapterOptions: ParsableArguments {
     @Option(help: "Let the learning rate fall linearly to 0 over this last fraction of the steps (0: constant, as the book).")
     public var lrDecay: Double?
 
+    @Option(help: "Let the learning rate rise linearly from 0 over this first fraction of the steps (0: full rate from the start, as the book).")
+    public var lrWarmup: Double?
+
     @Option(help: "Resize the 28×28 images to this many pixels per side (the book's `resize`).")
     public var resize: Int?
 
@@ -73,6 +76,9 @@ public struct ChapterOptions: ParsableArguments {
         if let lrDecay, !(lrDecay >= 0 && lrDecay <= 1) {
             throw ValidationError("--lr-decay must be a fraction of the steps between 0 and 1, got \(lrDecay)")
         }
+        if let lrWarmup, !(lrWarmup >= 0 && lrWarmup <= 1) {
+            throw ValidationError("--lr-warmup must be a fraction of the steps between 0 and 1, got \(lrWarmup)")
+        }
         if let resize, resize > 512 {
             throw ValidationError("--resize \(resize) is larger than any network here needs (at most 512)")
         }
@@ -83,7 +89,7 @@ public struct ChapterOptions: ParsableArguments {
             throw ValidationError("--load and --resume exclude each other: --resume PATH already loads the weights (and the run's state)")
         }
         if resume != nil {
-            let conflicting = [("--full", full), ("--batch-size", batchSize != nil), ("--lr", lr != nil), ("--lr-decay", lrDecay != nil), ("--resize", resize != nil),
+            let conflicting = [("--full", full), ("--batch-size", batchSize != nil), ("--lr", lr != nil), ("--lr-decay", lrDecay != nil), ("--lr-warmup", lrWarmup != nil), ("--resize", resize != nil),
                                ("--train-limit", trainLimit != nil), ("--test-limit", testLimit != nil), ("--eval-only", evalOnly)]
                 .filter(\.1).map(\.0)
             if !conflicting.isEmpty {
@@ -107,10 +113,12 @@ public struct Profile: Sendable {
     public var testLimit: Int?
     /// See `TrainConfig.lrDecay`; 0 (constant) in every book profile.
     public var lrDecay: Double
+    /// See `TrainConfig.lrWarmup`; 0 (full rate from the start) in every book profile.
+    public var lrWarmup: Double
     public init(epochs: Int, batchSize: Int, lr: Float, resize: Int, trainLimit: Int? = nil, testLimit: Int? = nil,
-                lrDecay: Double = 0) {
+                lrDecay: Double = 0, lrWarmup: Double = 0) {
         self.epochs = epochs; self.batchSize = batchSize; self.lr = lr; self.resize = resize
-        self.trainLimit = trainLimit; self.testLimit = testLimit; self.lrDecay = lrDecay
+        self.trainLimit = trainLimit; self.testLimit = testLimit; self.lrDecay = lrDecay; self.lrWarmup = lrWarmup
     }
 }
 
@@ -123,7 +131,7 @@ public struct ResolvedSettings: Sendable {
 
     public var train: TrainConfig {
         TrainConfig(epochs: settings.epochs, batchSize: settings.batchSize, learningRate: settings.lr,
-                    resize: settings.resize, seed: seed, lrDecay: settings.lrDecay)
+                    resize: settings.resize, seed: seed, lrDecay: settings.lrDecay, lrWarmup: settings.lrWarmup)
     }
 
     /// How this run differs from the book's configuration, one phrase per difference.
@@ -132,6 +140,10 @@ public struct ResolvedSettings: Sendable {
         if settings.epochs != book.epochs { d.append("\(settings.epochs) epoch\(settings.epochs == 1 ? "" : "s") instead of \(book.epochs)") }
         if settings.batchSize != book.batchSize { d.append("batch size \(settings.batchSize) instead of \(book.batchSize)") }
         if settings.lr != book.lr { d.append("learning rate \(settings.lr) instead of \(book.lr)") }
+        if settings.lrWarmup != book.lrWarmup {
+            d.append(settings.lrWarmup == 0 ? "the full learning rate from the first step"
+                     : "the learning rate rising linearly from 0 over the first \(Int((settings.lrWarmup * 100).rounded()))% of the steps (a warm-up)")
+        }
         if settings.lrDecay != book.lrDecay {
             d.append(settings.lrDecay == 0 ? "a constant learning rate"
                      : "the learning rate falling linearly to 0 over the last \(Int((settings.lrDecay * 100).rounded()))% of the steps instead of staying constant")
@@ -148,7 +160,7 @@ public struct ResolvedSettings: Sendable {
             "profile": .string(profileName), "epochs": .number(Double(settings.epochs)),
             "batch_size": .number(Double(settings.batchSize)), "lr": .number(Double(settings.lr)),
             "resize": .number(Double(settings.resize)), "seed": .number(Double(seed)),
-            "lr_decay": .number(settings.lrDecay),
+            "lr_decay": .number(settings.lrDecay), "lr_warmup": .number(settings.lrWarmup),
             "threads": .number(Double(Parallel.threads)),
         ]
         s["train_limit"] = settings.trainLimit.map { .number(Double($0)) } ?? .null
@@ -165,6 +177,7 @@ extension ChapterOptions {
         if let batchSize { p.batchSize = batchSize }
         if let lr { p.lr = lr }
         if let lrDecay { p.lrDecay = lrDecay }
+        if let lrWarmup { p.lrWarmup = lrWarmup }
         if let resize { p.resize = resize }
         if let trainLimit { p.trainLimit = trainLimit }
         if let testLimit { p.testLimit = testLimit }

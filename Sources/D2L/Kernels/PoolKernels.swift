@@ -22,30 +22,46 @@ private func forEachPlane(_ planes: Int, _ body: (Int) -> Void) {
     Parallel.forRanges(planes, minPerWorker: 8) { r in for plane in r { body(plane) } }
 }
 
+/// The largest value of one window of a plane (rows × columns, row stride `w`) and its
+/// offset: the first one on ties, and the first NaN if there is one (as PyTorch). Selects
+/// instead of branches: which value wins is data-dependent, so branches would mispredict.
+@inline(__always)
+private func windowMax(_ src: UnsafePointer<Float>, rowStride w: Int, rows: Range<Int>, columns: Range<Int>) -> (Float, Int) {
+    var best = -Float.infinity, at = rows.lowerBound &* w &+ columns.lowerBound
+    var nanAt = -1
+    for iy in rows {
+        let row = iy &* w
+        for ix in columns {
+            let v = src[row &+ ix]
+            let greater = v > best
+            best = greater ? v : best
+            at = greater ? row &+ ix : at
+            if v != v && nanAt < 0 { nanAt = row &+ ix }
+        }
+    }
+    return nanAt < 0 ? (best, at) : (.nan, nanAt)
+}
+
 /// Max pooling: y = max over the window (padding never wins). Backward routes each output
 /// gradient to the input position that held the maximum (first one on ties, as PyTorch).
 public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (oh, ow) = cfg.outSize(h, w)
+    let (kh, kw, sh, sw, ph, pw) = (cfg.kernel.0, cfg.kernel.1, cfg.stride.0, cfg.stride.1, cfg.padding.0, cfg.padding.1)
     var y = [Float](repeating: 0, count: n * c * oh * ow)
     var argmax = [Int32](repeating: 0, count: y.count)
     x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
     argmax.withUnsafeMutableBufferPointer { pa in
         forEachPlane(n * c) { plane in
-            let src = px.baseAddress! + plane * h * w
+            let src = px.baseAddress! + plane &* h &* w
+            let dst = py.baseAddress! + plane &* oh &* ow, index = pa.baseAddress! + plane &* oh &* ow
             for oy in 0..<oh {
-                let y0 = Swift.max(oy * cfg.stride.0 - cfg.padding.0, 0)
-                let y1 = Swift.min(oy * cfg.stride.0 - cfg.padding.0 + cfg.kernel.0, h)
+                let top = oy &* sh &- ph
+                let rows = Swift.max(top, 0)..<Swift.min(top &+ kh, h)
                 for ox in 0..<ow {
-                    let x0 = Swift.max(ox * cfg.stride.1 - cfg.padding.1, 0)
-                    let x1 = Swift.min(ox * cfg.stride.1 - cfg.padding.1 + cfg.kernel.1, w)
-                    var best = -Float.infinity, at = y0 * w + x0
-                    for iy in y0..<y1 { for ix in x0..<x1 {
-                        let v = src[iy * w + ix]
-                        if v > best || v.isNaN { best = v; at = iy * w + ix }
-                    }}
-                    let o = (plane * oh + oy) * ow + ox
-                    py[o] = best; pa[o] = Int32(at)
+                    let left = ox &* sw &- pw
+                    let (best, at) = windowMax(src, rowStride: w, rows: rows, columns: Swift.max(left, 0)..<Swift.min(left &+ kw, w))
+                    dst[oy &* ow &+ ox] = best; index[oy &* ow &+ ox] = Int32(truncatingIfNeeded: at)
                 }
             }
         }

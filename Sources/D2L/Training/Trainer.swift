@@ -15,20 +15,28 @@ public struct TrainConfig: Sendable {
     /// The fraction of all steps over which the learning rate falls linearly to 0 at the end
     /// of the run; 0 keeps it constant, as the book does.
     public var lrDecay: Double
-    public init(epochs: Int, batchSize: Int, learningRate: Float, resize: Int, seed: UInt64, lrDecay: Double = 0) {
+    /// The fraction of all steps over which the learning rate first rises linearly to its
+    /// value (a warm-up); 0 starts at full rate, as the book does. Warm-up and decay
+    /// together cover at most all steps.
+    public var lrWarmup: Double
+    public init(epochs: Int, batchSize: Int, learningRate: Float, resize: Int, seed: UInt64, lrDecay: Double = 0,
+                lrWarmup: Double = 0) {
         self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
-        self.resize = resize; self.seed = seed; self.lrDecay = lrDecay
+        self.resize = resize; self.seed = seed; self.lrDecay = lrDecay; self.lrWarmup = lrWarmup
     }
 
-    /// The learning rate of step `step` (0-based) of `totalSteps`: `learningRate` until the
-    /// last `lrDecay` of the steps, then lr·(totalSteps − step)/(decay steps), reaching
+    /// The learning rate of step `step` (0-based) of `totalSteps`: lr·(step + 1)/(warm-up
+    /// steps) during the first `lrWarmup` of the steps, then `learningRate` until the last
+    /// `lrDecay` of the steps, then lr·(totalSteps − step)/(decay steps), reaching
     /// lr/(decay steps) at the last step. Depends on the step index only, so a resumed run
     /// continues the same schedule.
     public func learningRate(step: Int, of totalSteps: Int) -> Float {
+        let warmupSteps = Int((lrWarmup * Double(totalSteps)).rounded())
         let decaySteps = Int((lrDecay * Double(totalSteps)).rounded())
-        guard decaySteps > 0 else { return learningRate }
         let left = totalSteps - step
-        return left >= decaySteps ? learningRate : learningRate * Float(left) / Float(decaySteps)
+        if decaySteps > 0 && left < decaySteps { return learningRate * Float(left) / Float(decaySteps) }
+        if step < warmupSteps { return learningRate * Float(step + 1) / Float(warmupSteps) }
+        return learningRate
     }
 }
 
