@@ -48,6 +48,7 @@ extension CoreTests {
             Case(n: 2, c: 8, h: 3, k: 8, kernel: 3, stride: 1, pad: 1, groups: 8),
             Case(n: 40, c: 4, h: 3, k: 6, kernel: 3, stride: 1, pad: 1, groups: 2),   // many images per chunk
             Case(n: 33, c: 6, h: 6, k: 4, kernel: 1, stride: 1, pad: 0, groups: 1),   // pointwise, chunked
+            Case(n: 20, c: 4, h: 5, k: 6, kernel: 1, stride: 1, pad: 0, groups: 2),   // pointwise, chunked, groups
         ]
 
         @Test(arguments: cases, [1, 2])

@@ -65,6 +65,7 @@ let stride1MinimumWidth = 8
 
 /// Lowers `images` images starting at `x` into `col` (patchSize × images·outPixels).
 func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    if g.isPointwise { return gatherPlanes(x, images: images, g, into: col) }
     if g.strideH == 1 && g.strideW == 1 && g.outW >= stride1MinimumWidth { return im2colStride1(x, images: images, g, into: col) }
     if g.outW < 8 { return im2colSmall(x, images: images, g, into: col) }
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
@@ -95,6 +96,31 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
                     dst += ow
                 }
             }
+        }
+    }
+}
+
+/// The lowering of a 1×1 convolution over several images: row c of the column matrix is
+/// plane c of every image in turn, so each (image, channel) plane is one contiguous copy.
+private func gatherPlanes(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    let p = g.outPixels, ld = images &* p
+    for c in 0..<g.channels {
+        for img in 0..<images {
+            let src: UnsafePointer<Float> = x + (img &* g.channels &+ c) &* p
+            let dst: UnsafeMutablePointer<Float> = col + (c &* ld &+ img &* p)
+            dst.update(from: src, count: p)
+        }
+    }
+}
+
+/// The adjoint of `gatherPlanes`: each row segment is added onto its image's plane.
+private func scatterPlanes(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
+    let p = g.outPixels, ld = images &* p
+    for c in 0..<g.channels {
+        for img in 0..<images {
+            let dst: UnsafeMutablePointer<Float> = dx + (img &* g.channels &+ c) &* p
+            let src: UnsafePointer<Float> = col + (c &* ld &+ img &* p)
+            SIMDLoops.add(dst, src, p)
         }
     }
 }
@@ -163,6 +189,7 @@ private func im2colSmall(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeomet
 
 /// Adds the column matrix back onto `images` images at `dx` (the adjoint of `im2col`).
 func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
+    if g.isPointwise { return scatterPlanes(col, images: images, g, addingInto: dx) }
     if g.strideH == 1 && g.strideW == 1 && g.outW >= stride1MinimumWidth { return col2imStride1(col, images: images, g, addingInto: dx) }
     if g.outW < 8 { return col2imSmall(col, images: images, g, addingInto: dx) }
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width

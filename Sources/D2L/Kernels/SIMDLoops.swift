@@ -24,6 +24,15 @@ enum SIMDLoops {
         return s
     }
 
+    /// p[j] = 0 for j < n (`update(repeating:count:)` compiles to a loop of scalar stores).
+    @inline(__always)
+    static func zero(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        let raw = UnsafeMutableRawPointer(p)
+        var j = 0
+        while j &+ 8 <= n { raw.storeBytes(of: SIMD8<Float>(), toByteOffset: j &* 4, as: SIMD8<Float>.self); j &+= 8 }
+        while j < n { p[j] = 0; j &+= 1 }
+    }
+
     /// Σ (p[j] − μ)² for j < n.
     @inline(__always)
     static func sumOfSquaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, from mu: Float) -> Float {

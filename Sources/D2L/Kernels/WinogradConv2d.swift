@@ -277,15 +277,16 @@ private func placeTiles(_ block: UnsafePointer<Float>, stride: Int, side: Int, _
 
 /// V (α², C·T) = (Bᵀ ⊗ Bᵀ) · D for the chunk's tiles, D[(i, j), c·T + t] being pixel (i, j)
 /// of tile t's patch in channel c. Each image plane is first copied into the zero-padded
-/// Hp × Wp `plane`, so that cutting the patches needs no bounds checks.
+/// Hp × Wp `plane`, so that cutting the patches needs no bounds checks; the copies write the
+/// same interior every time, so the border is zeroed once.
 private func transformInput(_ x: UnsafePointer<Float>, firstImage: Int, tiles: Int, _ plan: WinogradPlan,
                             patches d: UnsafeMutablePointer<Float>, plane: UnsafeMutablePointer<Float>,
                             into v: UnsafeMutablePointer<Float>) {
     let g = plan.geometry, hw = g.height * g.width, wp = plan.paddedWidth, ct = g.channels * tiles
     let images = tiles / plan.tilesPerImage, rows = plan.readRows, cols = plan.readColumns
+    SIMDLoops.zero(plane, plan.planeSize)
     for ch in 0..<g.channels {
         for img in 0..<images {
-            plane.update(repeating: 0, count: plan.planeSize)
             let src = x + ((firstImage + img) * g.channels + ch) * hw
             for iy in 0..<rows { (plane + (iy + g.padH) * wp + g.padW).update(from: src + iy * g.width, count: cols) }
             cutTiles(plane, width: wp, side: plan.alpha, plan, into: d + ch * tiles + img * plan.tilesPerImage, stride: ct)
@@ -310,7 +311,7 @@ private func transformInputGradient(_ dv: UnsafePointer<Float>, firstImage: Int,
     }
     for ch in 0..<g.channels {
         for img in 0..<images {
-            plane.update(repeating: 0, count: plan.planeSize)
+            SIMDLoops.zero(plane, plan.planeSize)
             placeTiles(dd + ch * tiles + img * plan.tilesPerImage, stride: ct, side: plan.alpha, plan,
                        into: plane, width: wp, accumulate: true)
             let dst = dx + ((firstImage + img) * g.channels + ch) * hw
@@ -351,7 +352,7 @@ private func transformOutputGradient(_ dy: UnsafePointer<Float>, firstImage: Int
                                      into dm: UnsafeMutablePointer<Float>) {
     let g = plan.geometry, k = plan.outChannels, p = g.outPixels, wq = plan.tiledWidth, kt = k * tiles
     let images = tiles / plan.tilesPerImage
-    plane.update(repeating: 0, count: plan.tiledHeight * wq)
+    SIMDLoops.zero(plane, plan.tiledHeight * wq)
     for kk in 0..<k {
         for img in 0..<images {
             let src = dy + ((firstImage + img) * k + kk) * p
