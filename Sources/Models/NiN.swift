@@ -23,3 +23,23 @@ public func nin(classes: Int = 10) -> Sequential {
         ninBlock(channels: classes, kernel: 3, stride: 1, padding: 1),
         AdaptiveAvgPool2d(1), Flatten())
 }
+
+/// Whether the first layer of NiN's last block (a 3×3 convolution to `classes` channels and
+/// its ReLU) outputs 0 everywhere for `images`, in evaluation mode. Such a network cannot
+/// learn: no gradient passes those ReLUs, so nothing before them ever changes and the loss
+/// stays at ln(classes). At small sizes it happens with some initialisations (at 67×67 the
+/// block sees a single pixel, so each of its ReLUs is one bias plus a weak signal).
+public func ninLastBlockIsDead(_ net: Sequential, images: Tensor) throws -> Bool {
+    guard net.layers.count == 10, let last = net.layers[7] as? Sequential, last.layers.count >= 2 else {
+        throw LayerError("NiN", "ninLastBlockIsDead expects the network built by nin()")
+    }
+    let wasTraining = net.isTraining
+    net.eval()
+    defer { net.train(wasTraining) }
+    return try GradMode.withoutGrad {
+        var h = images
+        for layer in net.layers.prefix(7) { h = try layer(h) }
+        h = try last.layers[1](try last.layers[0](h))
+        return h.data.allSatisfy { $0 == 0 }
+    }
+}

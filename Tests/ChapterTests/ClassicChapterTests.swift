@@ -84,6 +84,21 @@ import Testing
         #expect(files == ["metrics.json"], "\(files)")
     }
 
+    /// NiN checks its initialisation before training: with seed 2 at 67×67 every ReLU of the
+    /// last block's first layer is off for all of the first training images (so the loss could
+    /// never leave 2.303), and the chapter says so and records it; seed 0 is live.
+    @Test func ninWarnsAboutADeadLastBlock() throws {
+        for (seed, dead) in [("2", true), ("0", false)] {
+            let out = ChapterRunner.temporaryFolder("nin-dead-\(seed)")
+            let r = try ChapterRunner.run("Chapter7_3_NiN", ["--seed", seed, "--train-limit", "256", "--test-limit", "64",
+                                                             "--out-dir", out])
+            #expect(r.status == 0, "\(r.all)")
+            #expect(r.stdout.contains("Warning: with this initialisation (--seed \(seed)) the last block's first layer outputs 0") == dead, "\(r.stdout)")
+            let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+            #expect((metrics["results"] as? [String: Any])?["last_block_dead_at_start"] as? Bool == dead)
+        }
+    }
+
     /// A few seconds of training on real data: these networks have no batch norm and need a few
     /// hundred steps to leave chance level, so this checks the run and its files, not accuracy.
     @Test(arguments: [("Chapter7_1_AlexNet", "67"), ("Chapter7_2_VGG", "32"), ("Chapter7_3_NiN", "67"), ("Chapter7_4_GoogLeNet", "32")])

@@ -121,6 +121,35 @@ extension CoreTests {
             #expect(names.count == 2 + 4 + 9 * 12 + 2)
         }
 
+        /// NiN's dead-last-block check: a live network is not flagged, and one SGD step moves
+        /// its first layer; after the last block's first biases are pushed far below zero it is
+        /// flagged, and a step leaves every weight before that layer unchanged (no gradient gets
+        /// through), which is what the check's message tells the learner.
+        @Test func ninDeadLastBlockIsDetected() throws {
+            Random.seed(3)
+            let net = nin()
+            let x = randomTensor([6, 1, 67, 67], seed: 4, 0, 1, requiresGrad: false)
+            _ = try net(x)
+            net.initialize(.xavierUniform)
+            let deadFrom = net.namedParameters.firstIndex { $0.0 == "7.0.weight" }!
+            /// Which parameters one SGD step changes.
+            func step() throws -> [Bool] {
+                let before = net.parameters.map(\.data)
+                let sgd = SGD(net.parameters, learningRate: 0.5)
+                sgd.zeroGrad()
+                crossEntropy(try net(x), labels: [0, 1, 2, 3, 4, 5]).backward()
+                sgd.step()
+                return zip(before, net.parameters.map(\.data)).map { $0 != $1 }
+            }
+            #expect(try ninLastBlockIsDead(net, images: x) == false)
+            #expect(net.isTraining, "the check restores training mode")
+            #expect(try step()[0], "a live network's first layer learns")
+            let firstConv = (net.layers[7] as! Sequential).layers[0] as! Conv2d
+            firstConv.bias!.data = [Float](repeating: -100, count: 10)
+            #expect(try ninLastBlockIsDead(net, images: x))
+            #expect(try step()[..<deadFrom].allSatisfy { !$0 }, "nothing before the dead layer learns")
+        }
+
         /// Each network takes one SGD step on a tiny batch at its smallest practical size: the
         /// loss is finite, every parameter gets a finite gradient, and the step changes the loss.
         @Test(arguments: [("alexnet", 67), ("vgg_small", 32), ("nin", 67), ("googlenet", 32)])

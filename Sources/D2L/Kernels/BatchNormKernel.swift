@@ -24,7 +24,7 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
     let m = n * hw
     precondition(!training || m > 1, "batchNorm: training needs more than one value per channel, got \(x.shape.shapeDescription)")
     var mean = [Float](repeating: 0, count: c), rstd = [Float](repeating: 0, count: c)
-    var y = [Float](repeating: 0, count: x.count)
+    var y = Tensor.uninitializedStorage(x.count)   // every channel's affine writes all of its values
     let channelsPerWorker = Swift.max(1, 65_536 / Swift.max(m, 1))
 
     x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in

@@ -61,7 +61,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
         return winogradConv2d(x, weight: weight, bias: bias, plan: winograd, workers: workers)
     }
     let plan = ChunkPlan(g, outChannels: k, groups: groups, imagesPerWorker: imagesPerWorker)
-    var y = [Float](repeating: 0, count: n * k * p)
+    var y = Tensor.uninitializedStorage(n * k * p)   // every output is written by a GEMM or a copy
 
     let scratch = Workspace.buffers(workers: workers.count, sizes: [plan.direct ? 1 : plan.colSize, plan.blockSize])
     let gemmWeight = liveTapWeights(weight, g)

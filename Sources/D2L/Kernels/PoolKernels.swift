@@ -48,8 +48,9 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (oh, ow) = cfg.outSize(h, w)
     let (kh, kw, sh, sw, ph, pw) = (cfg.kernel.0, cfg.kernel.1, cfg.stride.0, cfg.stride.1, cfg.padding.0, cfg.padding.1)
-    var y = [Float](repeating: 0, count: n * c * oh * ow)
-    var argmax = [Int32](repeating: 0, count: y.count)
+    // Every window writes its value and index.
+    var y = Tensor.uninitializedStorage(n * c * oh * ow)
+    var argmax = [Int32](unsafeUninitializedCapacity: y.count) { _, initialized in initialized = y.count }
     x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
     argmax.withUnsafeMutableBufferPointer { pa in
         forEachPlane(n * c) { plane in

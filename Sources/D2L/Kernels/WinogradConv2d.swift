@@ -112,7 +112,7 @@ func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, plan: WinogradPl
     let g = plan.geometry, k = plan.outChannels, c = plan.channels, n = x.shape[0]
     let positions = plan.positions, maxT = plan.maxTiles, m2 = plan.m * plan.m
     let u = transformedWeights(weight, plan)
-    var y = [Float](repeating: 0, count: n * k * g.outPixels)
+    var y = Tensor.uninitializedStorage(n * k * g.outPixels)   // transformOutput writes every pixel
     // Per worker: patches D (α², C·T), V (α², C·T), M (α², K·T), output tiles (m², K·T), a plane.
     let scratch = Workspace.buffers(workers: workers.count,
                                     sizes: [positions * c * maxT, positions * c * maxT, positions * k * maxT,

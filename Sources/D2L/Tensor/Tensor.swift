@@ -52,6 +52,12 @@ public final class Tensor {
     }
 
     public var count: Int { data.count }
+
+    /// Storage for `count` values that are left unset: for kernels that write every element
+    /// of their output, so that the buffer is not zeroed first for nothing.
+    static func uninitializedStorage(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
     public var rank: Int { shape.count }
 
     /// The only value of a one-element tensor (a loss, a scalar).
