@@ -36,20 +36,22 @@ extension CoreTests {
             let (mu, r, c, a, b): (Float, Float, Float, Float, Float) = (0.2, 1.7, 0.9, 0.05, -0.3)
             var y = [Float](repeating: .nan, count: n), dx = start, gx = start, sum = start
             // Zeroing the first n of n + 1 values leaves the last one alone.
-            var zeroed = start + [7]
+            var zeroed = start + [7], copied = start + [7]
             x.withUnsafeBufferPointer { px in g.withUnsafeBufferPointer { pg in
             y.withUnsafeMutableBufferPointer { py in dx.withUnsafeMutableBufferPointer { pdx in
             gx.withUnsafeMutableBufferPointer { pgx in sum.withUnsafeMutableBufferPointer { ps in
-            zeroed.withUnsafeMutableBufferPointer { pz in
+            zeroed.withUnsafeMutableBufferPointer { pz in copied.withUnsafeMutableBufferPointer { pc in
                 SIMDLoops.zero(pz.baseAddress!, n)
+                SIMDLoops.copy(pc.baseAddress!, px.baseAddress ?? UnsafePointer(bitPattern: 16)!, n)
                 guard n > 0 else { return }
                 SIMDLoops.add(ps.baseAddress!, pg.baseAddress!, n)
                 SIMDLoops.affine(px.baseAddress!, n, scale: 1.5, shift: -0.25, into: py.baseAddress!)
                 SIMDLoops.addBatchNormGradient(pdx.baseAddress!, pg.baseAddress!, px.baseAddress!, n,
                                                mean: mu, rstd: r, scale: c, a: a, b: b)
                 SIMDLoops.addReLUGradient(pgx.baseAddress!, pg.baseAddress!, px.baseAddress!, n)
-            }}}}}}}
+            }}}}}}}}
             #expect(zeroed == [Float](repeating: 0, count: n) + [7])
+            #expect(copied == x + [7])
             for j in 0..<n {
                 #expect(Swift.abs(y[j] - (x[j] * 1.5 - 0.25)) < 1e-6)
                 let expected = start[j] + c * (g[j] - a - (x[j] - mu) * r * b)

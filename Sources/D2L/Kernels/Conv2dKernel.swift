@@ -91,7 +91,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
                 for img in 0..<imgs {
                     for kk in 0..<k {
                         let dst = ys + ((n0 + img) * k + kk) * p
-                        if imgs > 1 { dst.update(from: block + kk * cols + img * p, count: p) }
+                        if imgs > 1 { SIMDLoops.copy(dst, block + kk * cols + img * p, p) }
                         if let bs { let b = bs[kk]; for q in 0..<p { dst[q] += b } }
                     }
                 }
@@ -141,7 +141,7 @@ private func conv2dBackward(x: Tensor, weight: Tensor, gemmWeight: [Float], bias
                 let dyc: UnsafePointer<Float>
                 if imgs == 1 { dyc = dys + n0 * k * p } else {
                     for img in 0..<imgs { for kk in 0..<k {
-                        (block + kk * cols + img * p).update(from: dys + ((n0 + img) * k + kk) * p, count: p)
+                        SIMDLoops.copy(block + kk * cols + img * p, dys + ((n0 + img) * k + kk) * p, p)
                     }}
                     dyc = UnsafePointer(block)
                 }

@@ -108,7 +108,7 @@ private func gatherPlanes(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeome
         for img in 0..<images {
             let src: UnsafePointer<Float> = x + (img &* g.channels &+ c) &* p
             let dst: UnsafeMutablePointer<Float> = col + (c &* ld &+ img &* p)
-            dst.update(from: src, count: p)
+            SIMDLoops.copy(dst, src, p)
         }
     }
 }
@@ -127,7 +127,7 @@ private func scatterPlanes(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGe
 
 /// The same lowering for stride 1 (most 3×3 convolutions): for kernel tap (i, j) the rows that
 /// read padding are whole zero rows, and every other row is one contiguous run of the input row
-/// with zeros at its ends, copied four floats at a time. Wrapping arithmetic: every index is
+/// with zeros at its ends, copied with SIMD loads (`SIMDLoops.copy`). Wrapping arithmetic: every index is
 /// inside the buffers by construction (the ranges come from `validColumns`/`validRows`).
 private func im2colStride1(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height &* g.width, ld = images &* p
@@ -148,25 +148,12 @@ private func im2colStride1(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeom
                     let offset: Int = (oy &- g.padH &+ i) &* g.width &- g.padW &+ j
                     let src: UnsafePointer<Float> = plane + offset
                     for ox in 0..<oxLo { d[ox] = 0 }
-                    copyFloats(d + oxLo, src + oxLo, oxHi &- oxLo)
+                    SIMDLoops.copy(d + oxLo, src + oxLo, oxHi &- oxLo)
                     for ox in oxHi..<ow { d[ox] = 0 }
                 }
             }
         }
     }
-}
-
-/// Copies `n` floats, four at a time then one at a time (rows here are short: 7–32 floats,
-/// where a call to memmove costs more than the copy).
-@inline(__always)
-private func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
-    var k = 0
-    while k &+ 4 <= n {
-        UnsafeMutableRawPointer(dst + k).storeBytes(of: UnsafeRawPointer(src + k).loadUnaligned(as: SIMD4<Float>.self),
-                                                    as: SIMD4<Float>.self)
-        k &+= 4
-    }
-    while k < n { dst[k] = src[k]; k &+= 1 }
 }
 
 /// The same lowering for small feature maps (output narrower than 8), where per-row loop

@@ -24,6 +24,23 @@ enum SIMDLoops {
         return s
     }
 
+    /// dst[j] = src[j] for j < n. The rows copied in the kernels are short (7–64 floats), where
+    /// a call to memmove costs more than the copy itself.
+    @inline(__always)
+    static func copy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+        let to = UnsafeMutableRawPointer(dst), from = UnsafeRawPointer(src)
+        var j = 0
+        while j &+ 8 <= n {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        if j &+ 4 <= n {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: j &* 4, as: SIMD4<Float>.self), toByteOffset: j &* 4, as: SIMD4<Float>.self)
+            j &+= 4
+        }
+        while j < n { dst[j] = src[j]; j &+= 1 }
+    }
+
     /// p[j] = 0 for j < n (`update(repeating:count:)` compiles to a loop of scalar stores).
     @inline(__always)
     static func zero(_ p: UnsafeMutablePointer<Float>, _ n: Int) {

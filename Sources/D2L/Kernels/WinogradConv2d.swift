@@ -288,7 +288,7 @@ private func transformInput(_ x: UnsafePointer<Float>, firstImage: Int, tiles: I
     for ch in 0..<g.channels {
         for img in 0..<images {
             let src = x + ((firstImage + img) * g.channels + ch) * hw
-            for iy in 0..<rows { (plane + (iy + g.padH) * wp + g.padW).update(from: src + iy * g.width, count: cols) }
+            for iy in 0..<rows { SIMDLoops.copy(plane + (iy + g.padH) * wp + g.padW, src + iy * g.width, cols) }
             cutTiles(plane, width: wp, side: plan.alpha, plan, into: d + ch * tiles + img * plan.tilesPerImage, stride: ct)
         }
     }
@@ -356,7 +356,7 @@ private func transformOutputGradient(_ dy: UnsafePointer<Float>, firstImage: Int
     for kk in 0..<k {
         for img in 0..<images {
             let src = dy + ((firstImage + img) * k + kk) * p
-            for oy in 0..<g.outH { (plane + oy * wq).update(from: src + oy * g.outW, count: g.outW) }
+            for oy in 0..<g.outH { SIMDLoops.copy(plane + oy * wq, src + oy * g.outW, g.outW) }
             cutTiles(plane, width: wq, side: plan.m, plan, into: dyt + kk * tiles + img * plan.tilesPerImage, stride: kt)
         }
     }
