@@ -46,13 +46,14 @@ import Testing
     func endToEndOnASubset(chapter: String) throws {
         let out = ChapterRunner.temporaryFolder("e2e-\(chapter)")
         let r = try ChapterRunner.run(chapter, ["--train-limit", "3000", "--test-limit", "1000", "--batch-size", "64",
-                                                "--out-dir", out])
+                                                "--lr-warmup", "0.1", "--out-dir", out])
         #expect(r.status == 0, "\(r.all)")
         let result = r.stdout.split(separator: "\n").first { $0.hasPrefix("loss ") && $0.contains("test acc") }
         let testAcc = result.flatMap { Double($0.split(separator: " ").last!) } ?? 0
         #expect(testAcc > 0.4, "\(r.stdout)")      // chance is 0.1
         #expect(r.stdout.contains("Differs from the book: "))
         #expect(r.stdout.contains("batch size 64 instead of 256; "))
+        #expect(r.stdout.contains("the learning rate rising linearly from 0 over the first 10% of the steps (a warm-up)"))
         #expect(r.stdout.contains("the learning rate falling linearly to 0 over the last 50% of the steps instead of staying constant"))
         #expect(r.stdout.contains("the first 3,000 of 60,000 training images; the first 1,000 of 10,000 test images"))
         #expect(r.stdout.contains("examples/sec on cpu"))
@@ -74,5 +75,6 @@ import Testing
         let resumed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
         #expect((resumed["epochs"] as! [[String: Any]]).map { $0["epoch"] as! Int } == [1, 2, 3])
         #expect((resumed["settings"] as? [String: Any])?["lr_decay"] as? Double == 0.5, "the schedule comes back from the checkpoint")
+        #expect((resumed["settings"] as? [String: Any])?["lr_warmup"] as? Double == 0.1, "and so does its warm-up")
     }
 }
