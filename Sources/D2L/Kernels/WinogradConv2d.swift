@@ -238,6 +238,17 @@ extension WinogradPlan {
     var readColumns: Int { Swift.max(0, Swift.min(geometry.width, paddedWidth - geometry.padW)) }
 }
 
+/// Runs `body` with the offset of every tile's corner (ty·m)·width + tx·m in a plane with row
+/// length `width`, tile t = ty·tilesW + tx, and the number of tiles.
+@inline(__always)
+private func withTileCorners(_ plan: WinogradPlan, width: Int, _ body: (UnsafeMutableBufferPointer<Int>, Int) -> Void) {
+    let m = plan.m, tw = plan.tilesW, tiles = plan.tilesH &* tw
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: tiles) { corners in
+        for t in 0..<tiles { corners[t] = (t / tw) &* m &* width &+ (t % tw) &* m }
+        body(corners, tiles)
+    }
+}
+
 /// `side`-sized blocks at (ty·m + i, tx·m + j) of a plane with row length `width`, one
 /// vector per (i, j) over the tiles: block[(i·side + j)·stride + ty·tilesW + tx] =
 /// plane[(ty·m + i)·width + tx·m + j]. The inner loop writes contiguously, and runs over all
@@ -247,10 +258,7 @@ extension WinogradPlan {
 @inline(__always)
 private func cutTiles(_ plane: UnsafePointer<Float>, width: Int, side: Int, _ plan: WinogradPlan,
                       into block: UnsafeMutablePointer<Float>, stride: Int) {
-    let m = plan.m, tw = plan.tilesW, tiles = plan.tilesH &* tw
-    // Where each tile's corner is in the plane: one flat loop over all the tiles per (i, j).
-    withUnsafeTemporaryAllocation(of: Int.self, capacity: tiles) { corners in
-        for t in 0..<tiles { corners[t] = (t / tw) &* m &* width &+ (t % tw) &* m }
+    withTileCorners(plan, width: width) { corners, tiles in
         for i in 0..<side { for j in 0..<side {
             let dst = block + (i &* side &+ j) &* stride
             let src = plane + (i &* width &+ j)
@@ -264,9 +272,7 @@ private func cutTiles(_ plane: UnsafePointer<Float>, width: Int, side: Int, _ pl
 @inline(__always)
 private func placeTiles(_ block: UnsafePointer<Float>, stride: Int, side: Int, _ plan: WinogradPlan,
                         into plane: UnsafeMutablePointer<Float>, width: Int, accumulate: Bool) {
-    let m = plan.m, tw = plan.tilesW, tiles = plan.tilesH &* tw
-    withUnsafeTemporaryAllocation(of: Int.self, capacity: tiles) { corners in
-        for t in 0..<tiles { corners[t] = (t / tw) &* m &* width &+ (t % tw) &* m }
+    withTileCorners(plan, width: width) { corners, tiles in
         for i in 0..<side { for j in 0..<side {
             let src = block + (i &* side &+ j) &* stride
             let dst = plane + (i &* width &+ j)
