@@ -140,9 +140,9 @@ private func im2colStride1(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeom
             for img in 0..<images {
                 let plane = x + (img &* g.channels &+ c) &* hw
                 let dst = row + img &* p
-                zeroFloats(dst, oyLo &* ow)
-                zeroFloats(dst + oyHi &* ow, (oh &- oyHi) &* ow)
-                guard oxLo < oxHi else { zeroFloats(dst + oyLo &* ow, (oyHi &- oyLo) &* ow); continue }
+                SIMDLoops.zero(dst, oyLo &* ow)
+                SIMDLoops.zero(dst + oyHi &* ow, (oh &- oyHi) &* ow)
+                guard oxLo < oxHi else { SIMDLoops.zero(dst + oyLo &* ow, (oyHi &- oyLo) &* ow); continue }
                 for oy in oyLo..<oyHi {
                     let d: UnsafeMutablePointer<Float> = dst + oy &* ow
                     let offset: Int = (oy &- g.padH &+ i) &* g.width &- g.padW &+ j
@@ -224,14 +224,6 @@ private func col2imStride1(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGe
             }
         }
     }
-}
-
-/// Sets `n` floats to zero with an inline loop (the runs are short and usually empty; a call
-/// to memset per image and tap measured slower).
-@inline(__always)
-private func zeroFloats(_ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-    var k = 0
-    while k < n { dst[k] = 0; k &+= 1 }
 }
 
 /// The adjoint of `im2colSmall`: scatter-adds every column entry through the offset table.
