@@ -63,15 +63,15 @@ extension ChapterOptions {
             guard metadata["chapter"] == chapter else {
                 throw CheckpointUseError(message: "--resume: \(found) is a checkpoint of \(metadata["chapter"] ?? "another program"), not \(chapter)")
             }
+            let decay = number("lr_decay") ?? 0, warmup = number("lr_warmup") ?? 0
             guard let epochs = number("epochs"), let batch = number("batch_size"), let lr = number("lr"),
                   let side = number("resize"), let seed = number("seed"), epochs >= 1, batch >= 1, side >= 1, lr > 0,
-                  (0...1).contains(number("lr_decay") ?? 0), (0...1).contains(number("lr_warmup") ?? 0),
-                  (number("lr_decay") ?? 0) + (number("lr_warmup") ?? 0) <= 1 else {
+                  (0...1).contains(decay), (0...1).contains(warmup), decay + warmup <= 1 else {
                 throw CheckpointUseError(message: "--resume: the settings recorded in \(found) are incomplete or damaged")
             }
             var p = Profile(epochs: Int(epochs), batchSize: Int(batch), lr: Float(lr), resize: Int(side),
                             trainLimit: number("train_limit").map { Int($0) }, testLimit: number("test_limit").map { Int($0) },
-                            lrDecay: number("lr_decay") ?? 0, lrWarmup: number("lr_warmup") ?? 0)
+                            lrDecay: decay, lrWarmup: warmup)
             if let more = self.epochs {
                 let done = metadata["progress"].flatMap { TrainingProgress(json: $0) }?.history.count ?? 0
                 guard more >= done else {
