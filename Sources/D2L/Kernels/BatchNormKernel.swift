@@ -61,11 +61,12 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
         }
     }}}}}}}}
 
-    return Tensor.result(shape: x.shape, data: y, inputs: [x, gamma, beta]) { out in
-        let dy = out.grad!
+    let (gx, gGamma, gBeta) = (x.gradTarget, gamma.gradTarget, beta.gradTarget)
+    return Tensor.result(shape: x.shape, data: y, inputs: [x, gamma, beta], saving: [x.data]) { node in
+        let dy = node.grad!
         var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
         func body(_ dx: UnsafeMutableBufferPointer<Float>?) {
-            x.data.withUnsafeBufferPointer { px in dy.withUnsafeBufferPointer { pdy in
+            node.saved[0].withUnsafeBufferPointer { px in dy.withUnsafeBufferPointer { pdy in
             dgamma.withUnsafeMutableBufferPointer { dg in dbeta.withUnsafeMutableBufferPointer { db in
                 Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
                     for ch in channels {
@@ -91,8 +92,8 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                 }
             }}}}
         }
-        if x.requiresGrad { x.withGradBuffer { body($0) } } else { body(nil) }
-        if gamma.requiresGrad { dgamma.withUnsafeBufferPointer { gamma.accumulateGrad($0) } }
-        if beta.requiresGrad { dbeta.withUnsafeBufferPointer { beta.accumulateGrad($0) } }
+        if let gx { gx.withGradBuffer { body($0) } } else { body(nil) }
+        if let gGamma { dgamma.withUnsafeBufferPointer { gGamma.accumulateGrad($0) } }
+        if let gBeta { dbeta.withUnsafeBufferPointer { gBeta.accumulateGrad($0) } }
     }
 }

@@ -102,8 +102,10 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
 
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
-    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs) { out in
-        conv2dBackward(x: x, weight: weight, gemmWeight: gemmWeight, bias: bias, dy: out.grad!, plan: plan, workers: workers)
+    let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
+    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.data]) { node in
+        conv2dBackward(x: node.saved[0], dx: dx, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
+                       dy: node.grad!, plan: plan, workers: workers)
     }
 }
 
@@ -117,17 +119,18 @@ private func liveTapWeights(_ weight: Tensor, _ g: ConvGeometry) -> [Float] {
     return out
 }
 
-private func conv2dBackward(x: Tensor, weight: Tensor, gemmWeight: [Float], bias: Tensor?, dy: [Float],
-                            plan: ChunkPlan, workers: [Range<Int>]) {
+/// Accumulates ∂x, ∂W and ∂b (into whichever of `dx`, `dWeight`, `dBias` is not nil) from ∂Y.
+private func conv2dBackward(x: [Float], dx: GradNode?, gemmWeight: [Float], dWeight: GradNode?, dBias: GradNode?,
+                            dy: [Float], plan: ChunkPlan, workers: [Range<Int>]) {
     let g = plan.geometry, k = plan.outChannels, p = g.outPixels, groups = plan.groups
     let wCount = plan.weightCount
-    let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
+    let needW = dWeight != nil, needB = dBias != nil
     // Per worker: column matrix, gathered ∂Y block, partial ∂W, partial ∂b.
     let scratch = Workspace.buffers(workers: workers.count,
                                     sizes: [plan.colSize, plan.blockSize, wCount, k])
     // Workers write ∂x of disjoint image ranges.
     func run(_ dxStore: UnsafeMutablePointer<Float>?) {
-    x.data.withUnsafeBufferPointer { px in gemmWeight.withUnsafeBufferPointer { pw in
+    x.withUnsafeBufferPointer { px in gemmWeight.withUnsafeBufferPointer { pw in
     dy.withUnsafeBufferPointer { pdy in
         let xs = px.baseAddress!, ws = pw.baseAddress!, dys = pdy.baseAddress!
         Parallel.run(workers.count) { w in
@@ -176,12 +179,12 @@ private func conv2dBackward(x: Tensor, weight: Tensor, gemmWeight: [Float], bias
         }
     }}}
     }
-    if needX { x.withGradBuffer { run($0.baseAddress!) } } else { run(nil) }
+    if let dx { dx.withGradBuffer { run($0.baseAddress!) } } else { run(nil) }
     // Reduce the workers' partial sums in a fixed order (deterministic for a thread count).
-    if needW {
+    if let dWeight {
         // With compact taps, row r's live-tap entries go back to their place in (kh·kw).
         let taps = g.taps, full = g.kernelH * g.kernelW, rows = wCount / taps.count
-        weight.withGradBuffer { gw in
+        dWeight.withGradBuffer { gw in
             for w in 0..<workers.count {
                 let s = scratch[w][2]
                 if g.isCompact {
@@ -192,8 +195,8 @@ private func conv2dBackward(x: Tensor, weight: Tensor, gemmWeight: [Float], bias
             }
         }
     }
-    if needB, let bias {
-        bias.withGradBuffer { gb in
+    if let dBias {
+        dBias.withGradBuffer { gb in
             for w in 0..<workers.count { let s = scratch[w][3]; for i in 0..<k { gb[i] += s[i] } }
         }
     }

@@ -24,9 +24,11 @@ public func crossEntropy(_ logits: Tensor, labels: [Int32]) -> Tensor {
             total += Double(Foundation.log(s) + mx - row[label])
         }
     }}
-    return Tensor.result(shape: [], data: [Float(total / Double(n))], inputs: [logits]) { out in
-        let g = out.grad![0] / Float(n)
-        logits.withGradBuffer { gz in
+    let dLogits = logits.gradTarget
+    return Tensor.result(shape: [], data: [Float(total / Double(n))], inputs: [logits], saving: [probs]) { node in
+        let g = node.grad![0] / Float(n)
+        let probs = node.saved[0]
+        dLogits!.withGradBuffer { gz in
             for i in 0..<n {
                 for j in 0..<k { gz[i * k + j] += g * probs[i * k + j] }
                 gz[i * k + Int(labels[i])] -= g

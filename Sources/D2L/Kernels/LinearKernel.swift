@@ -17,22 +17,23 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     }}}
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
-    return Tensor.result(shape: [n, fout], data: y, inputs: inputs) { out in
-        out.grad!.withUnsafeBufferPointer { g in
-            if x.requiresGrad {
-                weight.data.withUnsafeBufferPointer { pw in x.withGradBuffer { gx in
+    let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
+    return Tensor.result(shape: [n, fout], data: y, inputs: inputs, saving: [x.data]) { node in
+        node.grad!.withUnsafeBufferPointer { g in
+            if let dx {
+                weight.data.withUnsafeBufferPointer { pw in dx.withGradBuffer { gx in
                     parallelSgemm(m: n, n: fin, k: fout, a: g.baseAddress!, lda: fout, b: pw.baseAddress!, ldb: fin,
                           beta: 1, c: gx.baseAddress!, ldc: fin)
                 }}
             }
-            if weight.requiresGrad {
-                x.data.withUnsafeBufferPointer { px in weight.withGradBuffer { gw in
+            if let dWeight {
+                node.saved[0].withUnsafeBufferPointer { px in dWeight.withGradBuffer { gw in
                     parallelSgemm(transA: true, m: fout, n: fin, k: n, a: g.baseAddress!, lda: fout, b: px.baseAddress!, ldb: fin,
                           beta: 1, c: gw.baseAddress!, ldc: fin)
                 }}
             }
-            if let bias, bias.requiresGrad {
-                bias.withGradBuffer { gb in
+            if let dBias {
+                dBias.withGradBuffer { gb in
                     for i in 0..<n { for j in 0..<fout { gb[j] += g[i * fout + j] } }
                 }
             }

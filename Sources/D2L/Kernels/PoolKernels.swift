@@ -67,9 +67,10 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
             }
         }
     }}}
-    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { out in
-        let g = out.grad!
-        x.withGradBuffer { gx in
+    let dx = x.gradTarget
+    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { node in
+        let g = node.grad!
+        dx!.withGradBuffer { gx in
             forEachPlane(n * c) { plane in
                 for q in 0..<(oh * ow) {
                     let o = plane * oh * ow + q
@@ -114,9 +115,10 @@ public func avgPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
             }}
         }
     }}
-    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { out in
-        let g = out.grad!
-        x.withGradBuffer { gx in
+    let dx = x.gradTarget
+    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { node in
+        let g = node.grad!
+        dx!.withGradBuffer { gx in
             forEachPlane(n * c) { plane in
                 if unpadded {
                     let (kh, kw, sh, sw) = (cfg.kernel.0, cfg.kernel.1, cfg.stride.0, cfg.stride.1)
@@ -156,9 +158,10 @@ public func adaptiveAvgPool2d(_ x: Tensor, outSize: (Int, Int)) -> Tensor {
             }}
         }
     }}
-    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { out in
-        let g = out.grad!
-        x.withGradBuffer { gx in
+    let dx = x.gradTarget
+    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { node in
+        let g = node.grad!
+        dx!.withGradBuffer { gx in
             forEachPlane(n * c) { plane in
                 for oy in 0..<oh { for ox in 0..<ow {
                     let (y0, y1) = span(oy, oh, h), (x0, x1) = span(ox, ow, w)

@@ -137,7 +137,8 @@ enum SIMDLoops {
     }
 
     /// gx[j] += g[j] where x[j] > 0, for j < n (ReLU's backward; 0 at 0, as PyTorch), with a
-    /// mask instead of a branch, which random signs mispredict half the time.
+    /// mask instead of a branch, which random signs mispredict half the time. `x` may be the
+    /// ReLU's input or its output max(x, 0): both are positive at the same places.
     @inline(__always)
     static func addReLUGradient(_ gx: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
         let rgx = UnsafeMutableRawPointer(gx), rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x)

@@ -138,22 +138,25 @@ func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, plan: WinogradPl
     }}}
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
-    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs) { out in
-        winogradBackward(x: x, weight: weight, u: u, bias: bias, dy: out.grad!, plan: plan, workers: workers)
+    let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
+    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.data]) { node in
+        winogradBackward(x: node.saved[0], dx: dx, u: u, dWeight: dWeight, dBias: dBias, dy: node.grad!,
+                         plan: plan, workers: workers)
     }
 }
 
-private func winogradBackward(x: Tensor, weight: Tensor, u: [Float], bias: Tensor?, dy: [Float],
-                              plan: WinogradPlan, workers: [Range<Int>]) {
+/// Accumulates ∂x, ∂W and ∂b (into whichever of `dx`, `dWeight`, `dBias` is not nil) from ∂Y.
+private func winogradBackward(x: [Float], dx: GradNode?, u: [Float], dWeight: GradNode?, dBias: GradNode?,
+                              dy: [Float], plan: WinogradPlan, workers: [Range<Int>]) {
     let g = plan.geometry, k = plan.outChannels, c = plan.channels, p = g.outPixels
     let positions = plan.positions, maxT = plan.maxTiles, m2 = plan.m * plan.m
-    let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
+    let needW = dWeight != nil, needB = dBias != nil
     // Per worker: patches D, V then ∂V, ∂M, ∂Y tiles, partial ∂U (α², K·C), partial ∂b, a plane.
     let scratch = Workspace.buffers(workers: workers.count,
                                     sizes: [positions * c * maxT, positions * c * maxT, positions * k * maxT,
                                             m2 * k * maxT, positions * k * c, k, plan.planeSize])
     func run(_ dxStore: UnsafeMutablePointer<Float>?) {
-    x.data.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in dy.withUnsafeBufferPointer { pdy in
+    x.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in dy.withUnsafeBufferPointer { pdy in
         let xs = px.baseAddress!, us = pu.baseAddress!, dys = pdy.baseAddress!
         Parallel.run(workers.count) { w in
             let d = scratch[w][0], v = scratch[w][1], dm = scratch[w][2], dyt = scratch[w][3]
@@ -188,22 +191,22 @@ private func winogradBackward(x: Tensor, weight: Tensor, u: [Float], bias: Tenso
         }
     }}}
     }
-    if needX { x.withGradBuffer { run($0.baseAddress!) } } else { run(nil) }
+    if let dx { dx.withGradBuffer { run($0.baseAddress!) } } else { run(nil) }
     // Reduce the workers' partial ∂U in a fixed order into worker 0's, then ∂W += ∂Uᵀ·(G ⊗ G).
-    if needW {
+    if let dWeight {
         let total = positions * k * c, partials = UncheckedSendable(workers.indices.map { scratch[$0][4] })
         Parallel.forRanges(total) { range in
             let parts = partials.value
             for w in 1..<Swift.max(parts.count, 1) { for i in range { parts[0][i] += parts[w][i] } }
         }
         let r2 = plan.matrices.r * plan.matrices.r
-        weight.withGradBuffer { gw in plan.matrices.filterTransform.withUnsafeBufferPointer { f in
+        dWeight.withGradBuffer { gw in plan.matrices.filterTransform.withUnsafeBufferPointer { f in
             parallelSgemm(transA: true, m: k * c, n: r2, k: positions, a: scratch[0][4], lda: k * c,
                           b: f.baseAddress!, ldb: r2, beta: 1, c: gw.baseAddress!, ldc: r2)
         }}
     }
-    if needB, let bias {
-        bias.withGradBuffer { gb in
+    if let dBias {
+        dBias.withGradBuffer { gb in
             for w in 0..<workers.count { let s = scratch[w][5]; for i in 0..<k { gb[i] += s[i] } }
         }
     }

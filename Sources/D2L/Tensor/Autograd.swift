@@ -1,9 +1,14 @@
 /// Reverse-mode automatic differentiation.
 ///
-/// Every op builds its output with `Tensor.result(...)`, which records the inputs and a
-/// closure that, given the output (whose `grad` is then final), adds the chain-rule
-/// contribution into each input's `grad`. `backward()` visits the graph once in reverse
-/// topological order, then frees it.
+/// Every op builds its output with `Tensor.result(...)`, which gives the output a `GradNode`
+/// that records the input nodes, the arrays the op saves for its backward, and a closure
+/// that, given the node (whose `grad` is then final), adds the chain-rule contribution into
+/// each input node's `grad`. `backward()` visits the graph once in reverse topological order
+/// and frees each node's saved arrays as soon as its closure has run.
+///
+/// What a backward needs is passed as `saving:` and read back as `node.saved[i]`; closures
+/// capture only input nodes (`gradTarget`), parameters and small values, never an activation
+/// tensor, so that a tensor nobody saved is freed after the forward pass has used it.
 
 /// Whether ops record the graph. Off inside `withoutGrad` (PyTorch's `torch.no_grad()`),
 /// which evaluation uses so that no history or gradient memory is kept.
@@ -19,59 +24,116 @@ public enum GradMode {
     }
 }
 
-extension Tensor {
-    /// Creates an op's output. When recording is on and any input requires a gradient,
-    /// the output remembers its inputs and `backward`; otherwise it is a plain leaf.
-    static func result(shape: [Int], data: [Float], inputs: [Tensor],
-                       backward: @escaping (Tensor) -> Void) -> Tensor {
-        let out = Tensor(shape: shape, data: data)
-        if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
-            out.requiresGrad = true
-            out.parents = inputs
-            out.backwardFn = backward
-        }
-        return out
-    }
+/// The autograd record of one tensor: its gradient and, for an op's output, how to pass that
+/// gradient on to the op's inputs.
+final class GradNode {
+    /// Values in the tensor, and so in its gradient.
+    let count: Int
+    /// ∂loss/∂tensor; `nil` until a backward pass reaches this node.
+    var grad: [Float]?
+    /// The nodes of the op's inputs that take a gradient (empty for leaves and after backward).
+    var parents: [GradNode] = []
+    /// Arrays the op kept for its backward (inputs or its output); freed once backward has run.
+    var saved: [[Float]] = []
+    /// Accumulates `grad` into the parents' grads. `nil` for leaves and after backward.
+    var backwardFn: ((GradNode) -> Void)?
 
-    /// Back-propagates from this tensor. A scalar starts from ∂self/∂self = 1; any other
-    /// tensor needs `seed` (the upstream gradient, same shape). Leaves keep their `grad`
-    /// (accumulated, as in PyTorch); intermediate gradients and the graph are freed.
-    public func backward(seed: [Float]? = nil) {
-        precondition(requiresGrad, "backward() on a tensor that does not require a gradient")
-        if let seed {
-            precondition(seed.count == count, "seed has \(seed.count) values, tensor \(count)")
-            seed.withUnsafeBufferPointer { accumulateGrad($0) }
-        } else {
-            precondition(count == 1, "backward() without a seed needs a scalar, got \(shape.shapeDescription)")
-            [Float(1)].withUnsafeBufferPointer { accumulateGrad($0) }
-        }
-        for node in topologicalOrder().reversed() {
-            guard let fn = node.backwardFn else { continue }
-            if node.grad != nil { fn(node) }
-            node.backwardFn = nil
-            node.parents = []
-            node.grad = nil  // intermediate: its contribution has been passed on
+    init(count: Int) { self.count = count }
+
+    /// Adds `values` into `grad`, allocating it on first use.
+    func accumulateGrad(_ values: UnsafeBufferPointer<Float>) {
+        precondition(values.count == count)
+        guard grad != nil else { grad = Array(values); return }
+        grad!.withUnsafeMutableBufferPointer { g in
+            for i in 0..<g.count { g[i] += values[i] }
         }
     }
 
-    /// Every tensor this one depends on (itself last), each after all of its inputs.
-    private func topologicalOrder() -> [Tensor] {
-        var order: [Tensor] = []
-        var visited = Set<ObjectIdentifier>()
+    /// Runs `body` on the gradient buffer, allocating it (zeros) first if needed.
+    /// Kernels use this to accumulate into an input's gradient without a temporary.
+    func withGradBuffer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        if grad == nil { grad = [Float](repeating: 0, count: count) }
+        return try grad!.withUnsafeMutableBufferPointer { try body($0) }
+    }
+
+    /// Every node this one depends on (itself last), each after all of its inputs.
+    func topologicalOrder() -> [GradNode] {
+        var order: [GradNode] = []
+        var visited = Set<ObjectIdentifier>([ObjectIdentifier(self)])
         // Iterative DFS: (node, next parent index to visit).
-        var stack: [(Tensor, Int)] = [(self, 0)]
-        visited.insert(ObjectIdentifier(self))
+        var stack: [(GradNode, Int)] = [(self, 0)]
         while let (node, i) = stack.popLast() {
             if i < node.parents.count {
                 stack.append((node, i + 1))
                 let p = node.parents[i]
-                if p.requiresGrad && visited.insert(ObjectIdentifier(p)).inserted {
-                    stack.append((p, 0))
-                }
+                if visited.insert(ObjectIdentifier(p)).inserted { stack.append((p, 0)) }
             } else {
                 order.append(node)
             }
         }
         return order
     }
+
+    /// Bytes of the arrays saved for backward in the graph behind this node, each buffer
+    /// counted once (a saved output and its consumer's saved input can be the same storage).
+    func savedBytes() -> Int {
+        var seen = Set<UnsafeRawPointer>()
+        var total = 0
+        for node in topologicalOrder() {
+            for array in node.saved {
+                array.withUnsafeBufferPointer { p in
+                    if let base = p.baseAddress, seen.insert(UnsafeRawPointer(base)).inserted {
+                        total += p.count * MemoryLayout<Float>.stride
+                    }
+                }
+            }
+        }
+        return total
+    }
+}
+
+extension Tensor {
+    /// Creates an op's output. When recording is on and any input requires a gradient, the
+    /// output's node remembers the inputs' nodes, the `saving` arrays and `backward`;
+    /// otherwise the output is a plain leaf and nothing is kept.
+    static func result(shape: [Int], data: [Float], inputs: [Tensor], saving: [[Float]] = [],
+                       backward: @escaping (GradNode) -> Void) -> Tensor {
+        let out = Tensor(shape: shape, data: data)
+        if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
+            out.requiresGrad = true
+            let node = out.node
+            node.parents = inputs.filter(\.requiresGrad).map(\.node)
+            node.saved = saving
+            node.backwardFn = backward
+        }
+        return out
+    }
+
+    /// Back-propagates from this tensor. A scalar starts from ∂self/∂self = 1; any other
+    /// tensor needs `seed` (the upstream gradient, same shape). Leaves keep their `grad`
+    /// (accumulated, as in PyTorch); intermediate gradients, saved arrays and the graph are
+    /// freed node by node as the pass goes.
+    public func backward(seed: [Float]? = nil) {
+        precondition(requiresGrad, "backward() on a tensor that does not require a gradient")
+        let root = node
+        if let seed {
+            precondition(seed.count == count, "seed has \(seed.count) values, tensor \(count)")
+            seed.withUnsafeBufferPointer { root.accumulateGrad($0) }
+        } else {
+            precondition(count == 1, "backward() without a seed needs a scalar, got \(shape.shapeDescription)")
+            [Float(1)].withUnsafeBufferPointer { root.accumulateGrad($0) }
+        }
+        for node in root.topologicalOrder().reversed() {
+            guard let fn = node.backwardFn else { continue }
+            if node.grad != nil { fn(node) }
+            node.backwardFn = nil
+            node.parents = []
+            node.saved = []
+            node.grad = nil  // intermediate: its contribution has been passed on
+        }
+    }
+
+    /// Bytes that the graph behind this tensor keeps for its backward pass (activations
+    /// saved by the ops; parameters are not counted). 0 for a tensor without history.
+    public var bytesSavedForBackward: Int { gradNode?.savedBytes() ?? 0 }
 }

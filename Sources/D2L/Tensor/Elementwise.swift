@@ -10,33 +10,42 @@ private func binaryOp(_ kind: BinaryKind, _ a: Tensor, _ b: Tensor) -> Tensor {
     let out = a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in
         broadcastMap(kind, pa, a.shape, pb, b.shape, out: shape)
     }}
-    return Tensor.result(shape: shape, data: out, inputs: [a, b]) { y in
-        let g = y.grad!
-        /// operand.grad += scale · sum-to-shape(values).
-        func route(_ values: [Float], to operand: Tensor, scale: Float = 1) {
+    // + and − need no values for backward. × needs each operand only for the other's
+    // gradient (so dropout keeps its mask, not its input); ÷ needs b, and y for ∂b.
+    let (da, db, aShape, bShape) = (a.gradTarget, b.gradTarget, a.shape, b.shape)
+    let saving: [[Float]] = switch kind {
+    case .add, .sub: []
+    case .mul: [db != nil ? a.data : [], da != nil ? b.data : []]
+    case .div: [[], b.data, db != nil ? out : []]
+    }
+    return Tensor.result(shape: shape, data: out, inputs: [a, b], saving: saving) { node in
+        let g = node.grad!
+        /// target.grad += scale · sum-to-shape(values).
+        func route(_ values: [Float], to target: GradNode, shape targetShape: [Int], scale: Float = 1) {
             values.withUnsafeBufferPointer { v in
-                operand.withGradBuffer { sumToShape(v, from: shape, to: operand.shape, into: $0, scale: scale) }
+                target.withGradBuffer { sumToShape(v, from: shape, to: targetShape, into: $0, scale: scale) }
             }
         }
         /// g ∘ operand, broadcast to the output shape.
-        func times(_ kind: BinaryKind, _ values: [Float], _ operand: Tensor) -> [Float] {
-            values.withUnsafeBufferPointer { pv in operand.data.withUnsafeBufferPointer { po in
-                broadcastMap(kind, pv, shape, po, operand.shape, out: shape)
+        func times(_ kind: BinaryKind, _ values: [Float], _ operand: [Float], _ operandShape: [Int]) -> [Float] {
+            values.withUnsafeBufferPointer { pv in operand.withUnsafeBufferPointer { po in
+                broadcastMap(kind, pv, shape, po, operandShape, out: shape)
             }}
         }
         switch kind {
         case .add, .sub:
-            if a.requiresGrad { route(g, to: a) }
-            if b.requiresGrad { route(g, to: b, scale: kind == .add ? 1 : -1) }
+            if let da { route(g, to: da, shape: aShape) }
+            if let db { route(g, to: db, shape: bShape, scale: kind == .add ? 1 : -1) }
         case .mul:
-            if a.requiresGrad { route(times(.mul, g, b), to: a) }
-            if b.requiresGrad { route(times(.mul, g, a), to: b) }
+            if let da { route(times(.mul, g, node.saved[1], bShape), to: da, shape: aShape) }
+            if let db { route(times(.mul, g, node.saved[0], aShape), to: db, shape: bShape) }
         case .div:
-            if a.requiresGrad { route(times(.div, g, b), to: a) }
-            if b.requiresGrad {
+            if let da { route(times(.div, g, node.saved[1], bShape), to: da, shape: aShape) }
+            if let db {
+                let y = node.saved[2]
                 var gy = g
-                for i in gy.indices { gy[i] *= y.data[i] }
-                route(times(.div, gy, b), to: b, scale: -1)
+                for i in gy.indices { gy[i] *= y[i] }
+                route(times(.div, gy, node.saved[1], bShape), to: db, shape: bShape, scale: -1)
             }
         }
     }

@@ -11,17 +11,17 @@ extension Tensor {
             sgemm(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n,
                   c: pc.baseAddress!, ldc: n)
         }}}
-        let a = self, b = other
-        return Tensor.result(shape: [m, n], data: out, inputs: [a, b]) { y in
-            y.grad!.withUnsafeBufferPointer { g in
-                if a.requiresGrad {
-                    b.data.withUnsafeBufferPointer { pb in a.withGradBuffer { ga in
+        let (da, db) = (gradTarget, other.gradTarget)
+        return Tensor.result(shape: [m, n], data: out, inputs: [self, other], saving: [db != nil ? data : [], da != nil ? other.data : []]) { node in
+            node.grad!.withUnsafeBufferPointer { g in
+                if let da {
+                    node.saved[1].withUnsafeBufferPointer { pb in da.withGradBuffer { ga in
                         sgemm(transB: true, m: m, n: k, k: n, a: g.baseAddress!, lda: n,
                               b: pb.baseAddress!, ldb: n, beta: 1, c: ga.baseAddress!, ldc: k)
                     }}
                 }
-                if b.requiresGrad {
-                    a.data.withUnsafeBufferPointer { pa in b.withGradBuffer { gb in
+                if let db {
+                    node.saved[0].withUnsafeBufferPointer { pa in db.withGradBuffer { gb in
                         sgemm(transA: true, m: k, n: n, k: m, a: pa.baseAddress!, lda: k,
                               b: g.baseAddress!, ldb: n, beta: 1, c: gb.baseAddress!, ldc: n)
                     }}

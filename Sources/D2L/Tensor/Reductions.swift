@@ -13,14 +13,14 @@ extension Tensor {
         data.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { po in
             sumToShape(px, from: inShape, to: kept, into: po)
         }}
-        let x = self
-        return Tensor.result(shape: outShape, data: out, inputs: [self]) { y in
+        let dx = gradTarget
+        return Tensor.result(shape: outShape, data: out, inputs: [self]) { node in
             // ∂x = g broadcast back to x's shape (g + 0).
-            let zeros = [Float](repeating: 0, count: x.count)
-            let spread = y.grad!.withUnsafeBufferPointer { pg in zeros.withUnsafeBufferPointer { pz in
+            let zeros = [Float](repeating: 0, count: inShape.elementCount)
+            let spread = node.grad!.withUnsafeBufferPointer { pg in zeros.withUnsafeBufferPointer { pz in
                 broadcastMap(.add, pz, inShape, pg, kept, out: inShape)
             }}
-            spread.withUnsafeBufferPointer { x.accumulateGrad($0) }
+            spread.withUnsafeBufferPointer { dx!.accumulateGrad($0) }
         }
     }
 

@@ -10,9 +10,9 @@ extension Tensor {
         }
         precondition(target.elementCount == count,
                      "reshape: \(shape.shapeDescription) has \(count) values, \(target.shapeDescription) needs \(target.elementCount)")
-        let x = self
-        return Tensor.result(shape: target, data: data, inputs: [self]) { y in
-            y.grad!.withUnsafeBufferPointer { g in x.accumulateGrad(g) }
+        let dx = gradTarget
+        return Tensor.result(shape: target, data: data, inputs: [self]) { node in
+            node.grad!.withUnsafeBufferPointer { g in dx!.accumulateGrad(g) }
         }
     }
 
@@ -49,13 +49,14 @@ public func concatChannels(_ parts: [Tensor]) -> Tensor {
             offset += c
         }
     }
-    return Tensor.result(shape: shape, data: out, inputs: parts) { y in
-        let g = y.grad!
+    let targets = parts.map(\.gradTarget)
+    return Tensor.result(shape: shape, data: out, inputs: parts) { node in
+        let g = node.grad!
         g.withUnsafeBufferPointer { pg in
             var offset = 0
-            for (p, c) in zip(parts, channels) {
-                if p.requiresGrad {
-                    p.withGradBuffer { gp in
+            for (target, c) in zip(targets, channels) {
+                if let target {
+                    target.withGradBuffer { gp in
                         for i in 0..<n {
                             let src = pg.baseAddress! + (i * total + offset) * inner
                             for j in 0..<(c * inner) { gp[i * c * inner + j] += src[j] }

@@ -2,26 +2,38 @@ import Foundation
 
 /// A dense Float32 tensor in row-major (C-contiguous) order; images are NCHW.
 ///
-/// `Tensor` is a reference type and a node of the autograd graph at the same time,
-/// as in micrograd: an op creates its output together with a `backward` closure that
-/// reads the output's gradient and *accumulates* (`+=`) into the gradients of its inputs.
-/// Parameters are leaf tensors with `requiresGrad == true`; the optimiser updates
-/// their `data` in place.
+/// `Tensor` is a reference type holding values; its autograd record is a separate `GradNode`
+/// (its gradient, the nodes it was computed from, and a `backward` closure). The graph links
+/// nodes, not tensors, so an activation's values stay alive only while the program holds the
+/// tensor or while some op has saved them for its backward (PyTorch's `save_for_backward`):
+/// a batch-norm output that only feeds a ReLU is freed as soon as the forward pass moves on.
+/// Parameters are leaf tensors with `requiresGrad == true`; the optimiser updates their `data`
+/// in place.
 public final class Tensor {
     /// The extent of each axis, outermost first.
     public let shape: [Int]
     /// The values, `shape.product` of them, row-major.
     public var data: [Float]
     /// ∂loss/∂self, same layout as `data`; `nil` until a backward pass reaches this tensor.
-    public var grad: [Float]?
+    public var grad: [Float]? {
+        get { gradNode?.grad }
+        set { node.grad = newValue }
+    }
     /// Whether gradients flow into this tensor (leaf parameters, inputs under test, and
     /// every tensor computed from such a tensor while gradient recording is on).
     public var requiresGrad: Bool
 
-    /// The inputs this tensor was computed from (empty for leaves and after backward).
-    var parents: [Tensor] = []
-    /// Accumulates this tensor's `grad` into its parents' grads. `nil` for leaves.
-    var backwardFn: ((Tensor) -> Void)?
+    /// This tensor's autograd record, once it has one.
+    private(set) var gradNode: GradNode?
+    /// This tensor's autograd record, created on first use.
+    var node: GradNode {
+        if let gradNode { return gradNode }
+        let created = GradNode(count: data.count)
+        gradNode = created
+        return created
+    }
+    /// The node an op's backward accumulates into, or `nil` if no gradient flows here.
+    var gradTarget: GradNode? { requiresGrad ? node : nil }
 
     public init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in shape \(shape)")
@@ -71,24 +83,8 @@ public final class Tensor {
         Tensor(shape: shape, data: data)
     }
 
-    /// Adds `values` into `grad`, allocating it on first use.
-    func accumulateGrad(_ values: UnsafeBufferPointer<Float>) {
-        precondition(values.count == data.count)
-        guard grad != nil else { grad = Array(values); return }
-        grad!.withUnsafeMutableBufferPointer { g in
-            for i in 0..<g.count { g[i] += values[i] }
-        }
-    }
-
-    /// Runs `body` on the gradient buffer, allocating it (zeros) first if needed.
-    /// Kernels use this to accumulate into an input's gradient without a temporary.
-    func withGradBuffer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        if grad == nil { grad = [Float](repeating: 0, count: data.count) }
-        return try grad!.withUnsafeMutableBufferPointer { try body($0) }
-    }
-
     /// Sets the gradient to nil (used by the optimiser's `zeroGrad`).
-    public func zeroGrad() { grad = nil }
+    public func zeroGrad() { gradNode?.grad = nil }
 }
 
 extension Tensor: CustomStringConvertible {

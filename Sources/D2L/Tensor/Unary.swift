@@ -21,22 +21,25 @@ private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
     }
     initialized = x.count
     }
-    return Tensor.result(shape: x.shape, data: out, inputs: [x]) { y in
-        y.grad!.withUnsafeBufferPointer { g in x.data.withUnsafeBufferPointer { px in
-        y.data.withUnsafeBufferPointer { py in x.withGradBuffer { gx in
+    // Each derivative is written in terms of whichever of x and y it needs, and only that
+    // one is saved: ReLU's mask comes from its output, so its input can be freed.
+    let usesInput = kind == .log || kind == .square
+    let gx = x.gradTarget
+    return Tensor.result(shape: x.shape, data: out, inputs: [x], saving: [usesInput ? x.data : out]) { node in
+        node.grad!.withUnsafeBufferPointer { g in node.saved[0].withUnsafeBufferPointer { p in gx!.withGradBuffer { gx in
             Parallel.forRanges(gx.count) { r in
                 switch kind {
-                case .sqrt: for i in r { gx[i] += g[i] * 0.5 / py[i] }           // 1/(2√x)
-                case .exp: for i in r { gx[i] += g[i] * py[i] }                  // eˣ
-                case .log: for i in r { gx[i] += g[i] / px[i] }                  // 1/x
-                case .square: for i in r { gx[i] += g[i] * 2 * px[i] }           // 2x
-                case .sigmoid: for i in r { gx[i] += g[i] * py[i] * (1 - py[i]) } // σ(1 − σ)
-                case .relu:                                                      // 1 for x > 0 (0 at 0, as PyTorch)
+                case .sqrt: for i in r { gx[i] += g[i] * 0.5 / p[i] }            // 1/(2√x) = 1/(2y)
+                case .exp: for i in r { gx[i] += g[i] * p[i] }                   // eˣ = y
+                case .log: for i in r { gx[i] += g[i] / p[i] }                   // 1/x
+                case .square: for i in r { gx[i] += g[i] * 2 * p[i] }            // 2x
+                case .sigmoid: for i in r { gx[i] += g[i] * p[i] * (1 - p[i]) }  // σ(1 − σ) = y(1 − y)
+                case .relu:                                                      // 1 where y > 0, i.e. x > 0 (0 at 0, as PyTorch)
                     SIMDLoops.addReLUGradient(gx.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound,
-                                    px.baseAddress! + r.lowerBound, r.count)
+                                    p.baseAddress! + r.lowerBound, r.count)
                 }
             }
-        }}}}
+        }}}
     }
 }
 
