@@ -54,7 +54,7 @@ struct Benchmarks: ParsableCommand {
         var rows: [[String: JSONValue]] = []
         if !json {
             print("OpenBLAS \(BLASInfo.coreName), \(Parallel.threads) threads; sgemm 1024³ with the same threads: \(String(format: "%.1f", ceiling)) GFLOP/s\n")
-            print("model              input/batch   train img/s   infer img/s   fwd MFLOP/img   train GFLOP/s   peak RSS   estimate")
+            print("model              input/batch   train img/s   infer img/s   fwd MFLOP/img   train GFLOP/s   peak RSS      saved   estimate")
         }
         for name in names {
             var e = ModelCatalog.entry(name)!
@@ -67,11 +67,12 @@ struct Benchmarks: ParsableCommand {
                          "train_images_per_sec": .number(r.train), "infer_images_per_sec": .number(r.infer),
                          "forward_flops_per_image": .number(Double(r.flops)), "train_gflops": .number(trainGflops),
                          "sgemm_gflops": .number(ceiling), "peak_rss_bytes": .number(Double(peakRSS())),
-                         "threads": .number(Double(Parallel.threads)), "estimated_training_bytes": .number(Double(r.estimate))])
+                         "threads": .number(Double(Parallel.threads)), "estimated_training_bytes": .number(Double(r.estimate)),
+                         "saved_for_backward_bytes": .number(Double(r.saved))])
             if !json {
-                print(String(format: "%-18@ %4d/%-8d %11.1f %13.1f %15.2f %15.1f %6.2f GiB %6.2f GiB", name, e.input, batch,
+                print(String(format: "%-18@ %4d/%-8d %11.1f %13.1f %15.2f %15.1f %6.2f GiB %6.2f GiB %6.2f GiB", name, e.input, batch,
                              r.train, r.infer, Double(r.flops) / 1e6, trainGflops, Double(peakRSS()) / 1_073_741_824,
-                             Double(r.estimate) / 1_073_741_824))
+                             Double(r.saved) / 1_073_741_824, Double(r.estimate) / 1_073_741_824))
             }
         }
         if json {
@@ -80,6 +81,7 @@ struct Benchmarks: ParsableCommand {
             print(String(decoding: try encoder.encode(rows.map(JSONValue.object)), as: UTF8.self))
         } else {
             print("\ntrain GFLOP/s counts 3× the forward FLOPs per trained image (forward + two backward products).")
+            print("saved is what one training step's graph keeps for its backward pass (the activations the ops saved).")
             print("peak RSS is the process's peak so far: freed memory stays in the process and not every kernel lets the")
             print("peak be reset, so for one model's own peak run it alone (--models name). estimate is what the chapters'")
             print("memory check assumes (MemoryEstimate), deliberately generous.")
@@ -87,7 +89,7 @@ struct Benchmarks: ParsableCommand {
     }
 
     /// Images/s for a training step (forward, backward, SGD) and for inference.
-    func measure(_ e: ModelCatalog.Entry, batch: Int) throws -> (train: Double, infer: Double, flops: Int, estimate: Int) {
+    func measure(_ e: ModelCatalog.Entry, batch: Int) throws -> (train: Double, infer: Double, flops: Int, estimate: Int, saved: Int) {
         Random.seed(1)
         let net = e.make()
         net.initialize(.xavierUniform)
@@ -96,8 +98,10 @@ struct Benchmarks: ParsableCommand {
         let x = Tensor(shape: [batch, 1, e.input, e.input], data: (0..<(batch * e.input * e.input)).map { _ in g.nextUnit() })
         let labels = (0..<batch).map { _ in Int32(g.next() % 10) }
         let sgd = SGD(net.parameters, learningRate: 0.01)
+        var saved = 0
         func step() throws {
             let loss = crossEntropy(try net(x), labels: labels)
+            saved = loss.bytesSavedForBackward
             sgd.zeroGrad(); loss.backward(); sgd.step()
         }
         net.train()
@@ -109,7 +113,7 @@ struct Benchmarks: ParsableCommand {
         let t1 = ContinuousClock.now
         try GradMode.withoutGrad { for _ in 0..<steps { _ = try net(x) } }
         let infer = Double(batch * steps) / (ContinuousClock.now - t1).seconds
-        return (train, infer, summary.totalFlops, MemoryEstimate.trainingBytes(summary, batch: batch))
+        return (train, infer, summary.totalFlops, MemoryEstimate.trainingBytes(summary, batch: batch), saved)
     }
 
     /// GFLOP/s of 1024³ sgemm: one product per worker thread at once, as the kernels run.

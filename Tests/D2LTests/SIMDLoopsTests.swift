@@ -34,29 +34,36 @@ extension CoreTests {
             if n > 4 { x[1] = 0; x[3] = -0.0 }   // ReLU's gradient at exactly 0 is 0
             let g = vector(n, seed: 4), start = vector(n, seed: 5)
             let (mu, r, c, a, b): (Float, Float, Float, Float, Float) = (0.2, 1.7, 0.9, 0.05, -0.3)
-            var y = [Float](repeating: .nan, count: n), dx = start, gx = start, sum = start
+            var y = [Float](repeating: .nan, count: n), dx = start, dxSet = start, dxInPlace = g, gx = g, sum = start
             // Zeroing the first n of n + 1 values leaves the last one alone.
             var zeroed = start + [7], copied = start + [7]
             x.withUnsafeBufferPointer { px in g.withUnsafeBufferPointer { pg in
             y.withUnsafeMutableBufferPointer { py in dx.withUnsafeMutableBufferPointer { pdx in
             gx.withUnsafeMutableBufferPointer { pgx in sum.withUnsafeMutableBufferPointer { ps in
+            dxSet.withUnsafeMutableBufferPointer { pds in dxInPlace.withUnsafeMutableBufferPointer { pdi in
             zeroed.withUnsafeMutableBufferPointer { pz in copied.withUnsafeMutableBufferPointer { pc in
                 SIMDLoops.zero(pz.baseAddress!, n)
                 SIMDLoops.copy(pc.baseAddress!, px.baseAddress ?? UnsafePointer(bitPattern: 16)!, n)
                 guard n > 0 else { return }
                 SIMDLoops.add(ps.baseAddress!, pg.baseAddress!, n)
                 SIMDLoops.affine(px.baseAddress!, n, scale: 1.5, shift: -0.25, into: py.baseAddress!)
-                SIMDLoops.addBatchNormGradient(pdx.baseAddress!, pg.baseAddress!, px.baseAddress!, n,
-                                               mean: mu, rstd: r, scale: c, a: a, b: b)
-                SIMDLoops.addReLUGradient(pgx.baseAddress!, pg.baseAddress!, px.baseAddress!, n)
-            }}}}}}}}
+                SIMDLoops.batchNormGradient(into: pdx.baseAddress!, pg.baseAddress!, px.baseAddress!, n,
+                                            mean: mu, rstd: r, scale: c, a: a, b: b, accumulate: true)
+                SIMDLoops.batchNormGradient(into: pds.baseAddress!, pg.baseAddress!, px.baseAddress!, n,
+                                            mean: mu, rstd: r, scale: c, a: a, b: b, accumulate: false)
+                SIMDLoops.batchNormGradient(into: pdi.baseAddress!, pdi.baseAddress!, px.baseAddress!, n,
+                                            mean: mu, rstd: r, scale: c, a: a, b: b, accumulate: false)
+                SIMDLoops.maskReLUGradient(pgx.baseAddress!, px.baseAddress!, n)
+            }}}}}}}}}}
             #expect(zeroed == [Float](repeating: 0, count: n) + [7])
             #expect(copied == x + [7])
             for j in 0..<n {
                 #expect(Swift.abs(y[j] - (x[j] * 1.5 - 0.25)) < 1e-6)
-                let expected = start[j] + c * (g[j] - a - (x[j] - mu) * r * b)
-                #expect(Swift.abs(dx[j] - expected) < 1e-5)
-                #expect(gx[j] == start[j] + (x[j] > 0 ? g[j] : 0))
+                let value = c * (g[j] - a - (x[j] - mu) * r * b)
+                #expect(Swift.abs(dx[j] - (start[j] + value)) < 1e-5)
+                #expect(Swift.abs(dxSet[j] - value) < 1e-6)
+                #expect(dxInPlace[j] == dxSet[j])
+                #expect(gx[j] == (x[j] > 0 ? g[j] : 0))
                 #expect(sum[j] == start[j] + g[j])
             }
         }

@@ -63,10 +63,12 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
 
     let (gx, gGamma, gBeta) = (x.gradTarget, gamma.gradTarget, beta.gradTarget)
     return Tensor.result(shape: x.shape, data: y, inputs: [x, gamma, beta], saving: [x.data]) { node in
-        let dy = node.grad!
+        var dy = node.takeGrad()
         var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
-        func body(_ dx: UnsafeMutableBufferPointer<Float>?) {
-            node.saved[0].withUnsafeBufferPointer { px in dy.withUnsafeBufferPointer { pdy in
+        /// Reads ∂y at `pdy`; writes ∂x at `dx` (adding when `accumulate`), which may be `pdy`:
+        /// a channel's sums are complete before its ∂x is written.
+        func body(_ pdy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, accumulate: Bool) {
+            node.saved[0].withUnsafeBufferPointer { px in
             dgamma.withUnsafeMutableBufferPointer { dg in dbeta.withUnsafeMutableBufferPointer { db in
                 Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
                     for ch in channels {
@@ -75,7 +77,7 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                         for i in 0..<n {
                             let base = (i * c + ch) * hw
                             let (rowDy, rowDyCentered) = SIMDLoops.sumAndCenteredDot(
-                                pdy.baseAddress! + base, px.baseAddress! + base, hw, mean: mu)
+                                pdy + base, px.baseAddress! + base, hw, mean: mu)
                             sumDy += Double(rowDy); sumDyXhat += Double(rowDyCentered * r)
                         }
                         dg[ch] = Float(sumDyXhat); db[ch] = Float(sumDy)
@@ -85,15 +87,23 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                         let a = training ? Float(sumDy / Double(m)) : 0, b = training ? Float(sumDyXhat / Double(m)) : 0
                         for i in 0..<n {
                             let base = (i * c + ch) * hw
-                            SIMDLoops.addBatchNormGradient(dx.baseAddress! + base, pdy.baseAddress! + base, px.baseAddress! + base,
-                                                           hw, mean: mu, rstd: r, scale: gr, a: a, b: b)
+                            SIMDLoops.batchNormGradient(into: dx + base, pdy + base, px.baseAddress! + base, hw,
+                                                        mean: mu, rstd: r, scale: gr, a: a, b: b, accumulate: accumulate)
                         }
                     }
                 }
-            }}}}
+            }}}
         }
-        if let gx { gx.withGradBuffer { body($0) } } else { body(nil) }
-        if let gGamma { dgamma.withUnsafeBufferPointer { gGamma.accumulateGrad($0) } }
-        if let gBeta { dbeta.withUnsafeBufferPointer { gBeta.accumulateGrad($0) } }
+        if let gx, gx.grad == nil {
+            // ∂x overwrites ∂y in its own buffer, which then becomes x's gradient.
+            dy.withUnsafeMutableBufferPointer { p in body(p.baseAddress!, p.baseAddress!, accumulate: false) }
+            gx.accumulateGrad(dy)
+        } else if let gx {
+            dy.withUnsafeBufferPointer { p in gx.withGradBuffer { body(p.baseAddress!, $0.baseAddress!, accumulate: true) } }
+        } else {
+            dy.withUnsafeBufferPointer { body($0.baseAddress!, nil, accumulate: false) }
+        }
+        gGamma?.accumulateGrad(dgamma)
+        gBeta?.accumulateGrad(dbeta)
     }
 }

@@ -115,12 +115,14 @@ enum SIMDLoops {
         while j < n { y[j] = x[j] * a + b; j &+= 1 }
     }
 
-    /// dx[j] += c·(dy[j] − a − (x[j] − μ)·r·b) for j < n: batch norm's input gradient in
+    /// dx[j] (+)= c·(dy[j] − a − (x[j] − μ)·r·b) for j < n: batch norm's input gradient in
     /// training mode, with c = γ·r, a = mean(∂y), b = mean(∂y·x̂). With a = b = 0 it is the
-    /// evaluation-mode gradient dx += γ·r·dy.
+    /// evaluation-mode gradient γ·r·dy. Adds into dx when `accumulate`, else overwrites it;
+    /// dx may be dy itself (each element is read before it is written).
     @inline(__always)
-    static func addBatchNormGradient(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                                     _ n: Int, mean mu: Float, rstd r: Float, scale c: Float, a: Float, b: Float) {
+    static func batchNormGradient(into dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                                  _ n: Int, mean mu: Float, rstd r: Float, scale c: Float, a: Float, b: Float,
+                                  accumulate: Bool) {
         let rdx = UnsafeMutableRawPointer(dx), rdy = UnsafeRawPointer(dy), rx = UnsafeRawPointer(x)
         let muv = SIMD8<Float>(repeating: mu), rbv = SIMD8<Float>(repeating: r * b)
         let av = SIMD8<Float>(repeating: a), cv = SIMD8<Float>(repeating: c)
@@ -129,29 +131,34 @@ enum SIMDLoops {
             let o = j &* 4
             let xv = rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
             let gv = rdy.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let acc = UnsafeRawPointer(rdx).loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            rdx.storeBytes(of: acc + cv * (gv - av - (xv - muv) * rbv), toByteOffset: o, as: SIMD8<Float>.self)
+            let value = cv * (gv - av - (xv - muv) * rbv)
+            let acc = accumulate ? UnsafeRawPointer(rdx).loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) : SIMD8<Float>()
+            rdx.storeBytes(of: accumulate ? acc + value : value, toByteOffset: o, as: SIMD8<Float>.self)
             j &+= 8
         }
-        while j < n { dx[j] += c * (dy[j] - a - (x[j] - mu) * r * b); j &+= 1 }
+        while j < n {
+            let value = c * (dy[j] - a - (x[j] - mu) * r * b)
+            dx[j] = accumulate ? dx[j] + value : value
+            j &+= 1
+        }
     }
 
-    /// gx[j] += g[j] where x[j] > 0, for j < n (ReLU's backward; 0 at 0, as PyTorch), with a
-    /// mask instead of a branch, which random signs mispredict half the time. `x` may be the
-    /// ReLU's input or its output max(x, 0): both are positive at the same places.
+    /// g[j] = 0 where y[j] > 0 fails, for j < n: ReLU's backward in place (0 at 0, as
+    /// PyTorch), with a mask instead of a branch, which random signs mispredict half the
+    /// time. `y` may be the ReLU's input or its output max(x, 0): both are positive at the
+    /// same places.
     @inline(__always)
-    static func addReLUGradient(_ gx: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
-        let rgx = UnsafeMutableRawPointer(gx), rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x)
+    static func maskReLUGradient(_ g: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+        let rg = UnsafeMutableRawPointer(g), ry = UnsafeRawPointer(y)
         let zero = SIMD8<Float>()
         var j = 0
         while j &+ 8 <= n {
             let o = j &* 4
-            let xv = rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let gv = rg.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let acc = UnsafeRawPointer(rgx).loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            rgx.storeBytes(of: acc + zero.replacing(with: gv, where: xv .> zero), toByteOffset: o, as: SIMD8<Float>.self)
+            let yv = ry.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let gv = UnsafeRawPointer(rg).loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            rg.storeBytes(of: zero.replacing(with: gv, where: yv .> zero), toByteOffset: o, as: SIMD8<Float>.self)
             j &+= 8
         }
-        while j < n { if x[j] > 0 { gx[j] += g[j] }; j &+= 1 }
+        while j < n { if !(y[j] > 0) { g[j] = 0 }; j &+= 1 }
     }
 }

@@ -40,13 +40,23 @@ final class GradNode {
 
     init(count: Int) { self.count = count }
 
-    /// Adds `values` into `grad`, allocating it on first use.
-    func accumulateGrad(_ values: UnsafeBufferPointer<Float>) {
+    /// Adds `values` into `grad`. The first contribution is adopted as it is, without a copy
+    /// (arrays are copy-on-write, so a buffer shared with another node is copied only if
+    /// either is later added to).
+    func accumulateGrad(_ values: [Float]) {
         precondition(values.count == count)
-        guard grad != nil else { grad = Array(values); return }
-        grad!.withUnsafeMutableBufferPointer { g in
-            for i in 0..<g.count { g[i] += values[i] }
-        }
+        guard grad != nil else { grad = values; return }
+        values.withUnsafeBufferPointer { v in grad!.withUnsafeMutableBufferPointer { g in
+            for i in 0..<g.count { g[i] += v[i] }
+        }}
+    }
+
+    /// Takes the (final) gradient out of this node, leaving `nil`. A backward whose input
+    /// gradient is an element-wise function of this one rewrites the buffer in place and hands
+    /// it on with `accumulateGrad`, so that no second activation-sized buffer is allocated.
+    func takeGrad() -> [Float] {
+        defer { grad = nil }
+        return grad!
     }
 
     /// Runs `body` on the gradient buffer, allocating it (zeros) first if needed.
@@ -118,10 +128,10 @@ extension Tensor {
         let root = node
         if let seed {
             precondition(seed.count == count, "seed has \(seed.count) values, tensor \(count)")
-            seed.withUnsafeBufferPointer { root.accumulateGrad($0) }
+            root.accumulateGrad(seed)
         } else {
             precondition(count == 1, "backward() without a seed needs a scalar, got \(shape.shapeDescription)")
-            [Float(1)].withUnsafeBufferPointer { root.accumulateGrad($0) }
+            root.accumulateGrad([1])
         }
         for node in root.topologicalOrder().reversed() {
             guard let fn = node.backwardFn else { continue }

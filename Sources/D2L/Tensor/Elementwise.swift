@@ -34,8 +34,11 @@ private func binaryOp(_ kind: BinaryKind, _ a: Tensor, _ b: Tensor) -> Tensor {
         }
         switch kind {
         case .add, .sub:
-            if let da { route(g, to: da, shape: aShape) }
-            if let db { route(g, to: db, shape: bShape, scale: kind == .add ? 1 : -1) }
+            // Same shape: ∂a is g itself, handed on without a copy.
+            if let da { if aShape == shape { da.accumulateGrad(g) } else { route(g, to: da, shape: aShape) } }
+            if let db {
+                if kind == .add && bShape == shape { db.accumulateGrad(g) } else { route(g, to: db, shape: bShape, scale: kind == .add ? 1 : -1) }
+            }
         case .mul:
             if let da { route(times(.mul, g, node.saved[1], bShape), to: da, shape: aShape) }
             if let db { route(times(.mul, g, node.saved[0], aShape), to: db, shape: bShape) }

@@ -20,7 +20,7 @@ extension Tensor {
             let spread = node.grad!.withUnsafeBufferPointer { pg in zeros.withUnsafeBufferPointer { pz in
                 broadcastMap(.add, pz, inShape, pg, kept, out: inShape)
             }}
-            spread.withUnsafeBufferPointer { dx!.accumulateGrad($0) }
+            dx!.accumulateGrad(spread)
         }
     }
 

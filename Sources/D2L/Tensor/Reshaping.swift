@@ -12,7 +12,7 @@ extension Tensor {
                      "reshape: \(shape.shapeDescription) has \(count) values, \(target.shapeDescription) needs \(target.elementCount)")
         let dx = gradTarget
         return Tensor.result(shape: target, data: data, inputs: [self]) { node in
-            node.grad!.withUnsafeBufferPointer { g in dx!.accumulateGrad(g) }
+            dx!.accumulateGrad(node.takeGrad())
         }
     }
 

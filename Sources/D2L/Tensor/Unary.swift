@@ -26,20 +26,22 @@ private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
     let usesInput = kind == .log || kind == .square
     let gx = x.gradTarget
     return Tensor.result(shape: x.shape, data: out, inputs: [x], saving: [usesInput ? x.data : out]) { node in
-        node.grad!.withUnsafeBufferPointer { g in node.saved[0].withUnsafeBufferPointer { p in gx!.withGradBuffer { gx in
-            Parallel.forRanges(gx.count) { r in
+        // g ← g·f′, in the output gradient's own buffer, which then becomes ∂x.
+        var g = node.takeGrad()
+        node.saved[0].withUnsafeBufferPointer { p in g.withUnsafeMutableBufferPointer { g in
+            Parallel.forRanges(g.count) { r in
                 switch kind {
-                case .sqrt: for i in r { gx[i] += g[i] * 0.5 / p[i] }            // 1/(2√x) = 1/(2y)
-                case .exp: for i in r { gx[i] += g[i] * p[i] }                   // eˣ = y
-                case .log: for i in r { gx[i] += g[i] / p[i] }                   // 1/x
-                case .square: for i in r { gx[i] += g[i] * 2 * p[i] }            // 2x
-                case .sigmoid: for i in r { gx[i] += g[i] * p[i] * (1 - p[i]) }  // σ(1 − σ) = y(1 − y)
-                case .relu:                                                      // 1 where y > 0, i.e. x > 0 (0 at 0, as PyTorch)
-                    SIMDLoops.addReLUGradient(gx.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound,
-                                    p.baseAddress! + r.lowerBound, r.count)
+                case .sqrt: for i in r { g[i] = g[i] * 0.5 / p[i] }             // 1/(2√x) = 1/(2y)
+                case .exp: for i in r { g[i] = g[i] * p[i] }                    // eˣ = y
+                case .log: for i in r { g[i] = g[i] / p[i] }                    // 1/x
+                case .square: for i in r { g[i] = g[i] * 2 * p[i] }             // 2x
+                case .sigmoid: for i in r { g[i] = g[i] * p[i] * (1 - p[i]) }   // σ(1 − σ) = y(1 − y)
+                case .relu:                                                     // 1 where y > 0, i.e. x > 0 (0 at 0, as PyTorch)
+                    SIMDLoops.maskReLUGradient(g.baseAddress! + r.lowerBound, p.baseAddress! + r.lowerBound, r.count)
                 }
             }
-        }}}
+        }}
+        gx!.accumulateGrad(g)
     }
 }
 
