@@ -28,6 +28,32 @@ extension CoreTests {
             }}
         }
 
+        /// ReLU's packed mask for x, from the kernel.
+        func reluMask(_ x: [Float]) -> [UInt8] {
+            var y = [Float](repeating: 7, count: x.count), mask = [UInt8](repeating: 0xFF, count: (x.count + 7) / 8)
+            x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in mask.withUnsafeMutableBufferPointer { pm in
+                if let xs = px.baseAddress { SIMDLoops.relu(xs, x.count, into: py.baseAddress!, mask: pm.baseAddress!) }
+            }}}
+            return mask
+        }
+
+        @Test(arguments: lengths)
+        func reluAndItsMask(_ n: Int) {
+            var x = vector(n, seed: 6)
+            if n > 4 { x[0] = .nan; x[1] = 0; x[2] = -0.0; x[3] = .infinity }
+            var y = [Float](repeating: 7, count: n), mask = [UInt8](repeating: 0xFF, count: (n + 7) / 8)
+            x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in mask.withUnsafeMutableBufferPointer { pm in
+                if n > 0 { SIMDLoops.relu(px.baseAddress!, n, into: py.baseAddress!, mask: pm.baseAddress!) }
+            }}}
+            for j in 0..<n {
+                let expected = Swift.max(x[j], 0)
+                #expect(y[j].bitPattern == expected.bitPattern, "y[\(j)] for x = \(x[j])")
+                #expect((mask[j / 8] >> UInt8(j % 8)) & 1 == (x[j] > 0 ? 1 : 0), "bit \(j) for x = \(x[j])")
+            }
+            // The last byte's spare bits are clear.
+            if n % 8 != 0 { #expect(mask[n / 8] >> UInt8(n % 8) == 0) }
+        }
+
         @Test(arguments: lengths)
         func elementwise(_ n: Int) {
             var x = vector(n, seed: 3)
@@ -53,7 +79,7 @@ extension CoreTests {
                                             mean: mu, rstd: r, scale: c, a: a, b: b, accumulate: false)
                 SIMDLoops.batchNormGradient(into: pdi.baseAddress!, pdi.baseAddress!, px.baseAddress!, n,
                                             mean: mu, rstd: r, scale: c, a: a, b: b, accumulate: false)
-                SIMDLoops.maskReLUGradient(pgx.baseAddress!, px.baseAddress!, n)
+                SIMDLoops.mask(pgx.baseAddress!, n, by: reluMask(x))
             }}}}}}}}}}
             #expect(zeroed == [Float](repeating: 0, count: n) + [7])
             #expect(copied == x + [7])

@@ -143,22 +143,50 @@ enum SIMDLoops {
         }
     }
 
-    /// g[j] = 0 where y[j] > 0 fails, for j < n: ReLU's backward in place (0 at 0, as
-    /// PyTorch), with a mask instead of a branch, which random signs mispredict half the
-    /// time. `y` may be the ReLU's input or its output max(x, 0): both are positive at the
-    /// same places.
+    /// The weight of each lane in a mask byte: lane i is bit i.
+    private static let laneBits = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
+
+    /// y[j] = max(x[j], 0) for j < n (NaN stays NaN, −0 becomes 0, as `Swift.max(x, 0)`), and
+    /// bit j % 8 of mask[j / 8] set exactly where x[j] > 0; the last byte's spare bits are 0.
+    /// Selects instead of branches, which random signs mispredict half the time.
     @inline(__always)
-    static func maskReLUGradient(_ g: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
-        let rg = UnsafeMutableRawPointer(g), ry = UnsafeRawPointer(y)
+    static func relu(_ x: UnsafePointer<Float>, _ n: Int, into y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>) {
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
         let zero = SIMD8<Float>()
         var j = 0
         while j &+ 8 <= n {
-            let o = j &* 4
-            let yv = ry.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let gv = UnsafeRawPointer(rg).loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            rg.storeBytes(of: zero.replacing(with: gv, where: yv .> zero), toByteOffset: o, as: SIMD8<Float>.self)
+            let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+            ry.storeBytes(of: xv.replacing(with: zero, where: xv .<= zero), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            let bits = SIMD8<Int32>().replacing(with: laneBits, where: xv .> zero).wrappedSum()
+            mask[j &>> 3] = UInt8(truncatingIfNeeded: bits)
             j &+= 8
         }
-        while j < n { if !(y[j] > 0) { g[j] = 0 }; j &+= 1 }
+        if j < n {
+            var bits: UInt8 = 0
+            for i in 0..<(n &- j) {
+                let v = x[j &+ i]
+                y[j &+ i] = v <= 0 ? 0 : v
+                if v > 0 { bits |= UInt8(1) << UInt8(i) }
+            }
+            mask[j &>> 3] = bits
+        }
+    }
+
+    /// g[j] = 0 where bit j % 8 of mask[j / 8] is clear, for j < n: ReLU's backward in place.
+    @inline(__always)
+    static func mask(_ g: UnsafeMutablePointer<Float>, _ n: Int, by mask: UnsafePointer<UInt8>) {
+        let rg = UnsafeMutableRawPointer(g)
+        let zero = SIMD8<Float>(), none = SIMD8<Int32>()
+        var j = 0
+        while j &+ 8 <= n {
+            let lanes = SIMD8<Int32>(repeating: Int32(mask[j &>> 3])) & laneBits
+            let gv = UnsafeRawPointer(rg).loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+            rg.storeBytes(of: zero.replacing(with: gv, where: lanes .!= none), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        while j < n {
+            if mask[j &>> 3] & (UInt8(1) << UInt8(j & 7)) == 0 { g[j] = 0 }
+            j &+= 1
+        }
     }
 }

@@ -35,6 +35,8 @@ final class GradNode {
     var parents: [GradNode] = []
     /// Arrays the op kept for its backward (inputs or its output); freed once backward has run.
     var saved: [[Float]] = []
+    /// A bit mask the op kept for its backward (ReLU's "was positive"), 1 bit per value.
+    var savedMask: [UInt8] = []
     /// Accumulates `grad` into the parents' grads. `nil` for leaves and after backward.
     var backwardFn: ((GradNode) -> Void)?
 
@@ -90,6 +92,7 @@ final class GradNode {
         var seen = Set<UnsafeRawPointer>()
         var total = 0
         for node in topologicalOrder() {
+            total += node.savedMask.count
             for array in node.saved {
                 array.withUnsafeBufferPointer { p in
                     if let base = p.baseAddress, seen.insert(UnsafeRawPointer(base)).inserted {
@@ -104,16 +107,17 @@ final class GradNode {
 
 extension Tensor {
     /// Creates an op's output. When recording is on and any input requires a gradient, the
-    /// output's node remembers the inputs' nodes, the `saving` arrays and `backward`;
+    /// output's node remembers the inputs' nodes, the `saving` arrays (and mask) and `backward`;
     /// otherwise the output is a plain leaf and nothing is kept.
     static func result(shape: [Int], data: [Float], inputs: [Tensor], saving: [[Float]] = [],
-                       backward: @escaping (GradNode) -> Void) -> Tensor {
+                       savingMask: [UInt8] = [], backward: @escaping (GradNode) -> Void) -> Tensor {
         let out = Tensor(shape: shape, data: data)
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
             out.requiresGrad = true
             let node = out.node
             node.parents = inputs.filter(\.requiresGrad).map(\.node)
             node.saved = saving
+            node.savedMask = savingMask
             node.backwardFn = backward
         }
         return out
@@ -139,6 +143,7 @@ extension Tensor {
             node.backwardFn = nil
             node.parents = []
             node.saved = []
+            node.savedMask = []
             node.grad = nil  // intermediate: its contribution has been passed on
         }
     }

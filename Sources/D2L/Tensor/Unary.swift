@@ -1,8 +1,8 @@
 import Foundation
 
 /// Element-wise functions with gradients. Backward multiplies the upstream gradient by f′,
-/// written in terms of the input x and the output y = f(x).
-enum UnaryKind { case sqrt, exp, log, square, sigmoid, relu }
+/// written in terms of the input x or the output y = f(x), whichever the op saves.
+enum UnaryKind { case sqrt, exp, log, square, sigmoid }
 
 private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
     // Every element is written below, so the buffer need not be zeroed first.
@@ -15,14 +15,13 @@ private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
             case .log: for i in r { po[i] = Foundation.log(px[i]) }
             case .square: for i in r { po[i] = px[i] * px[i] }
             case .sigmoid: for i in r { po[i] = sigmoidValue(px[i]) }
-            case .relu: for i in r { po[i] = Swift.max(px[i], 0) }
             }
         }
     }
     initialized = x.count
     }
     // Each derivative is written in terms of whichever of x and y it needs, and only that
-    // one is saved: ReLU's mask comes from its output, so its input can be freed.
+    // one is saved.
     let usesInput = kind == .log || kind == .square
     let gx = x.gradTarget
     return Tensor.result(shape: x.shape, data: out, inputs: [x], saving: [usesInput ? x.data : out]) { node in
@@ -36,8 +35,6 @@ private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
                 case .log: for i in r { g[i] = g[i] / p[i] }                    // 1/x
                 case .square: for i in r { g[i] = g[i] * 2 * p[i] }             // 2x
                 case .sigmoid: for i in r { g[i] = g[i] * p[i] * (1 - p[i]) }   // σ(1 − σ) = y(1 − y)
-                case .relu:                                                     // 1 where y > 0, i.e. x > 0 (0 at 0, as PyTorch)
-                    SIMDLoops.maskReLUGradient(g.baseAddress! + r.lowerBound, p.baseAddress! + r.lowerBound, r.count)
                 }
             }
         }}
@@ -56,8 +53,39 @@ extension Tensor {
     public func squared() -> Tensor { unaryOp(.square, self) }
     /// σ(x) = 1 / (1 + e⁻ˣ).
     public func sigmoid() -> Tensor { unaryOp(.sigmoid, self) }
-    /// max(x, 0).
-    public func relu() -> Tensor { unaryOp(.relu, self) }
+    /// max(x, 0). Backward: ∂x = ∂y where x > 0, else 0 (also at 0, as PyTorch).
+    ///
+    /// Backward needs only where x was positive, so the op saves that as a bit mask, 1/32 of
+    /// the output's size, rather than the output: a ReLU followed by pooling or dropout (whose
+    /// backward does not read their input) then keeps almost nothing for backward, and one
+    /// followed by a convolution adds 3% to what the convolution saves anyway.
+    public func relu() -> Tensor {
+        let n = count, bytes = (n + 7) / 8
+        var mask = [UInt8](repeating: 0, count: bytes)
+        let out = [Float](unsafeUninitializedCapacity: n) { po, initialized in
+            data.withUnsafeBufferPointer { px in mask.withUnsafeMutableBufferPointer { pm in
+                // Split on whole mask bytes, i.e. on multiples of 8 values.
+                Parallel.forRanges(bytes, minPerWorker: 4_096) { r in
+                    let start = r.lowerBound * 8, end = Swift.min(n, r.upperBound * 8)
+                    SIMDLoops.relu(px.baseAddress! + start, end - start, into: po.baseAddress! + start,
+                                   mask: pm.baseAddress! + r.lowerBound)
+                }
+            }}
+            initialized = n
+        }
+        let dx = gradTarget
+        return Tensor.result(shape: shape, data: out, inputs: [self], savingMask: mask) { node in
+            // ∂y masked in its own buffer, which then becomes ∂x.
+            var g = node.takeGrad()
+            node.savedMask.withUnsafeBufferPointer { pm in g.withUnsafeMutableBufferPointer { pg in
+                Parallel.forRanges(bytes, minPerWorker: 4_096) { r in
+                    let start = r.lowerBound * 8, end = Swift.min(n, r.upperBound * 8)
+                    SIMDLoops.mask(pg.baseAddress! + start, end - start, by: pm.baseAddress! + r.lowerBound)
+                }
+            }}
+            dx!.accumulateGrad(g)
+        }
+    }
 }
 
 /// The logistic function. For very negative x, e⁻ˣ overflows to +∞ and the result is
