@@ -100,9 +100,10 @@ struct Benchmarks: ParsableCommand {
         let sgd = SGD(net.parameters, learningRate: 0.01)
         var saved = 0
         func step() throws {
+            sgd.zeroGrad()   // before the forward pass, as the trainer: frees the last step's gradients
             let loss = crossEntropy(try net(x), labels: labels)
             saved = loss.bytesSavedForBackward
-            sgd.zeroGrad(); loss.backward(); sgd.step()
+            loss.backward(); sgd.step()
         }
         net.train()
         for _ in 0..<2 { try step() }
@@ -110,6 +111,7 @@ struct Benchmarks: ParsableCommand {
         for _ in 0..<steps { try step() }
         let train = Double(batch * steps) / (ContinuousClock.now - t0).seconds
         net.eval()
+        sgd.zeroGrad()   // as the trainer does before evaluating
         let t1 = ContinuousClock.now
         try GradMode.withoutGrad { for _ in 0..<steps { _ = try net(x) } }
         let infer = Double(batch * steps) / (ContinuousClock.now - t1).seconds

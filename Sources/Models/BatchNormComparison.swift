@@ -46,11 +46,11 @@ public struct BatchNormComparison {
         result.steps = steps
         let sgdS = SGD(scratch.parameters, learningRate: lr), sgdF = SGD(fused.parameters, learningRate: lr)
         for step in 1...steps {
+            sgdS.zeroGrad(); sgdF.zeroGrad()
             let xs = images.detached(), xf = images.detached()
             xs.requiresGrad = true; xf.requiresGrad = true
             let ys = try scratch(xs), yf = try fused(xf)
             let ls = crossEntropy(ys, labels: labels), lf = crossEntropy(yf, labels: labels)
-            sgdS.zeroGrad(); sgdF.zeroGrad()
             ls.backward(); lf.backward()
             if step == 1 {
                 result.trainOutput = maxAbsDiff(ys.data, yf.data)

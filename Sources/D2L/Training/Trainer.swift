@@ -135,13 +135,15 @@ public final class Trainer {
                 let (x, y) = data.train.batch(indices, resize: resize)
                 sgd.learningRate = config.learningRate(step: (epoch - 1) * batchesPerEpoch + b, of: totalSteps)
                 let start = ContinuousClock.now
+                // Cleared before the forward pass, as the book's loop does, so that the last
+                // step's gradients are freed before this step's activations are allocated.
+                sgd.zeroGrad()
                 let logits = try net(x)
                 let loss = crossEntropy(logits, labels: y)
                 guard loss.item.isFinite else {
                     bar.clear()
                     throw DivergenceError(epoch: epoch, batch: b + 1, learningRate: sgd.learningRate, loss: loss.item)
                 }
-                sgd.zeroGrad()
                 loss.backward()
                 sgd.step()
                 lossSum += Double(loss.item) * Double(y.count)
@@ -172,6 +174,7 @@ public final class Trainer {
             bar.clear()
             examples += seen
             trainSeconds += stepSeconds
+            sgd.zeroGrad()   // the next step would clear them anyway; evaluation need not hold them
             let testAcc = try evaluateAccuracy(net, on: data.test, batchSize: Swift.max(config.batchSize, 256), resize: resize)
             let m = EpochMetrics(epoch: epoch, loss: lossSum / Double(seen), trainAcc: Double(correct) / Double(seen),
                                  testAcc: testAcc, trainSeconds: stepSeconds)
