@@ -64,6 +64,7 @@ extension Tensor {
         var mask = [UInt8](repeating: 0, count: bytes)
         let out = [Float](unsafeUninitializedCapacity: n) { po, initialized in
             data.withUnsafeBufferPointer { px in mask.withUnsafeMutableBufferPointer { pm in
+                guard n > 0 else { return }
                 // Split on whole mask bytes, i.e. on multiples of 8 values.
                 Parallel.forRanges(bytes, minPerWorker: 4_096) { r in
                     let start = r.lowerBound * 8, end = Swift.min(n, r.upperBound * 8)
@@ -78,6 +79,7 @@ extension Tensor {
             // ∂y masked in its own buffer, which then becomes ∂x.
             var g = node.takeGrad()
             node.savedMask.withUnsafeBufferPointer { pm in g.withUnsafeMutableBufferPointer { pg in
+                guard n > 0 else { return }
                 Parallel.forRanges(bytes, minPerWorker: 4_096) { r in
                     let start = r.lowerBound * 8, end = Swift.min(n, r.upperBound * 8)
                     SIMDLoops.mask(pg.baseAddress! + start, end - start, by: pm.baseAddress! + r.lowerBound)
