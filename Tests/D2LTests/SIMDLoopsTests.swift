@@ -42,9 +42,14 @@ extension CoreTests {
             var x = vector(n, seed: 6)
             if n > 4 { x[0] = .nan; x[1] = 0; x[2] = -0.0; x[3] = .infinity }
             var y = [Float](repeating: 7, count: n), mask = [UInt8](repeating: 0xFF, count: (n + 7) / 8)
+            var unmasked = [Float](repeating: 7, count: n)
             x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in mask.withUnsafeMutableBufferPointer { pm in
-                if n > 0 { SIMDLoops.relu(px.baseAddress!, n, into: py.baseAddress!, mask: pm.baseAddress!) }
-            }}}
+            unmasked.withUnsafeMutableBufferPointer { pu in
+                guard n > 0 else { return }
+                SIMDLoops.relu(px.baseAddress!, n, into: py.baseAddress!, mask: pm.baseAddress!)
+                SIMDLoops.relu(px.baseAddress!, n, into: pu.baseAddress!, mask: nil)
+            }}}}
+            #expect(unmasked.map(\.bitPattern) == y.map(\.bitPattern))
             for j in 0..<n {
                 let expected = Swift.max(x[j], 0)
                 #expect(y[j].bitPattern == expected.bitPattern, "y[\(j)] for x = \(x[j])")

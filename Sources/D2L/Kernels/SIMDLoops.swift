@@ -147,18 +147,19 @@ enum SIMDLoops {
     private static let laneBits = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
 
     /// y[j] = max(x[j], 0) for j < n (NaN stays NaN, −0 becomes 0, as `Swift.max(x, 0)`), and
-    /// bit j % 8 of mask[j / 8] set exactly where x[j] > 0; the last byte's spare bits are 0.
-    /// Selects instead of branches, which random signs mispredict half the time.
+    /// with a mask, bit j % 8 of mask[j / 8] set exactly where x[j] > 0; the last byte's spare
+    /// bits are 0. Selects instead of branches, which random signs mispredict half the time.
     @inline(__always)
-    static func relu(_ x: UnsafePointer<Float>, _ n: Int, into y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>) {
+    static func relu(_ x: UnsafePointer<Float>, _ n: Int, into y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>?) {
         let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
         let zero = SIMD8<Float>()
         var j = 0
         while j &+ 8 <= n {
             let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
             ry.storeBytes(of: xv.replacing(with: zero, where: xv .<= zero), toByteOffset: j &* 4, as: SIMD8<Float>.self)
-            let bits = SIMD8<Int32>().replacing(with: laneBits, where: xv .> zero).wrappedSum()
-            mask[j &>> 3] = UInt8(truncatingIfNeeded: bits)
+            if let mask {
+                mask[j &>> 3] = UInt8(truncatingIfNeeded: SIMD8<Int32>().replacing(with: laneBits, where: xv .> zero).wrappedSum())
+            }
             j &+= 8
         }
         if j < n {
@@ -168,7 +169,7 @@ enum SIMDLoops {
                 y[j &+ i] = v <= 0 ? 0 : v
                 if v > 0 { bits |= UInt8(1) << UInt8(i) }
             }
-            mask[j &>> 3] = bits
+            mask?[j &>> 3] = bits
         }
     }
 

@@ -61,7 +61,9 @@ extension Tensor {
     /// followed by a convolution adds 3% to what the convolution saves anyway.
     public func relu() -> Tensor {
         let n = count, bytes = (n + 7) / 8
-        var mask = [UInt8](repeating: 0, count: bytes)
+        // Without a graph to record (evaluation, or no input needs a gradient) no mask is kept.
+        let recording = GradMode.isEnabled && requiresGrad
+        var mask = [UInt8](repeating: 0, count: recording ? bytes : 0)
         let out = [Float](unsafeUninitializedCapacity: n) { po, initialized in
             data.withUnsafeBufferPointer { px in mask.withUnsafeMutableBufferPointer { pm in
                 guard n > 0 else { return }
@@ -69,7 +71,7 @@ extension Tensor {
                 Parallel.forRanges(bytes, minPerWorker: 4_096) { r in
                     let start = r.lowerBound * 8, end = Swift.min(n, r.upperBound * 8)
                     SIMDLoops.relu(px.baseAddress! + start, end - start, into: po.baseAddress! + start,
-                                   mask: pm.baseAddress! + r.lowerBound)
+                                   mask: recording ? pm.baseAddress! + r.lowerBound : nil)
                 }
             }}
             initialized = n
