@@ -106,13 +106,19 @@ final class GradNode {
 }
 
 extension Tensor {
+    /// Whether an op on `inputs` records its output in the graph: recording is on and some
+    /// input requires a gradient. Ops that keep extra state for backward ask this first.
+    static func recordsGraph(for inputs: [Tensor]) -> Bool {
+        GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad })
+    }
+
     /// Creates an op's output. When recording is on and any input requires a gradient, the
     /// output's node remembers the inputs' nodes, the `saving` arrays (and mask) and `backward`;
     /// otherwise the output is a plain leaf and nothing is kept.
     static func result(shape: [Int], data: [Float], inputs: [Tensor], saving: [[Float]] = [],
                        savingMask: [UInt8] = [], backward: @escaping (GradNode) -> Void) -> Tensor {
         let out = Tensor(shape: shape, data: data)
-        if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
+        if recordsGraph(for: inputs) {
             out.requiresGrad = true
             let node = out.node
             node.parents = inputs.filter(\.requiresGrad).map(\.node)

@@ -60,18 +60,15 @@ extension Tensor {
     /// backward does not read their input) then keeps almost nothing for backward, and one
     /// followed by a convolution adds 3% to what the convolution saves anyway.
     public func relu() -> Tensor {
-        let n = count, bytes = (n + 7) / 8
+        let n = count
         // Without a graph to record (evaluation, or no input needs a gradient) no mask is kept.
-        let recording = GradMode.isEnabled && requiresGrad
-        var mask = [UInt8](repeating: 0, count: recording ? bytes : 0)
+        let recording = Tensor.recordsGraph(for: [self])
+        var mask = [UInt8](repeating: 0, count: recording ? (n + 7) / 8 : 0)
         let out = [Float](unsafeUninitializedCapacity: n) { po, initialized in
             data.withUnsafeBufferPointer { px in mask.withUnsafeMutableBufferPointer { pm in
-                guard n > 0 else { return }
-                // Split on whole mask bytes, i.e. on multiples of 8 values.
-                Parallel.forRanges(bytes, minPerWorker: 4_096) { r in
-                    let start = r.lowerBound * 8, end = Swift.min(n, r.upperBound * 8)
-                    SIMDLoops.relu(px.baseAddress! + start, end - start, into: po.baseAddress! + start,
-                                   mask: recording ? pm.baseAddress! + r.lowerBound : nil)
+                forMaskBytes(n) { first, count, byte in
+                    SIMDLoops.relu(px.baseAddress! + first, count, into: po.baseAddress! + first,
+                                   mask: recording ? pm.baseAddress! + byte : nil)
                 }
             }}
             initialized = n
@@ -81,14 +78,22 @@ extension Tensor {
             // ∂y masked in its own buffer, which then becomes ∂x.
             var g = node.takeGrad()
             node.savedMask.withUnsafeBufferPointer { pm in g.withUnsafeMutableBufferPointer { pg in
-                guard n > 0 else { return }
-                Parallel.forRanges(bytes, minPerWorker: 4_096) { r in
-                    let start = r.lowerBound * 8, end = Swift.min(n, r.upperBound * 8)
-                    SIMDLoops.mask(pg.baseAddress! + start, end - start, by: pm.baseAddress! + r.lowerBound)
+                forMaskBytes(n) { first, count, byte in
+                    SIMDLoops.mask(pg.baseAddress! + first, count, by: pm.baseAddress! + byte)
                 }
             }}
             dx!.accumulateGrad(g)
         }
+    }
+}
+
+/// Splits n values over the workers on whole mask bytes (multiples of 8 values): `body` gets
+/// each part's first value, its count and the index of its first mask byte. Nothing for n = 0.
+private func forMaskBytes(_ n: Int, _ body: (_ first: Int, _ count: Int, _ byte: Int) -> Void) {
+    guard n > 0 else { return }
+    Parallel.forRanges((n + 7) / 8, minPerWorker: 4_096) { bytes in
+        let first = bytes.lowerBound * 8
+        body(first, Swift.min(n, bytes.upperBound * 8) - first, bytes.lowerBound)
     }
 }
 
