@@ -15,8 +15,8 @@ public enum Narration {
     /// Greedy word wrap; existing line breaks are kept, and indented lines (formulas,
     /// code) are printed as they are.
     public static func wrap(_ text: String, width: Int) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            if line.first == " " { return line.description }
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { (line: Substring) -> String in
+            if line.first == " " { return String(line) }
             var out: [String] = [], current = ""
             for word in line.split(separator: " ") {
                 if !current.isEmpty && current.count + 1 + word.count > width { out.append(current); current = "" }
