@@ -6,9 +6,9 @@ extension CoreTests {
     /// place: the memory side of autograd, with the values it must still get right.
     @Suite struct AutogradMemoryTests {
         /// conv → BN → ReLU → max pool → flatten → linear → cross-entropy keeps exactly what
-        /// each backward reads: the conv's input, BN's input, ReLU's bit mask, the linear layer's
-        /// input (the pooled map, shared with the flatten) and the softmax. BN's output and the
-        /// ReLU's output are not kept.
+        /// each backward reads: the conv's input, BN's input, ReLU's bit mask, the pool's winning
+        /// positions (a byte each), the linear layer's input (the pooled map, shared with the
+        /// flatten) and the softmax. BN's output and the ReLU's output are not kept.
         @Test func savedForBackwardIsWhatBackwardReads() throws {
             Random.seed(3)
             let net = Sequential([Conv2d(outChannels: 4, kernel: 3, padding: 1), BatchNorm(), ReLU(),
@@ -22,7 +22,8 @@ extension CoreTests {
                 + 2 * 4 * 4 * 4              // linear input (pooled, flattened)
                 + 2 * 10                     // softmax probabilities
             let maskBytes = (2 * 4 * 8 * 8 + 7) / 8
-            #expect(loss.bytesSavedForBackward == floats * 4 + maskBytes)
+            let winnerBytes = 2 * 4 * 4 * 4
+            #expect(loss.bytesSavedForBackward == floats * 4 + maskBytes + winnerBytes)
             loss.backward()
             #expect(loss.bytesSavedForBackward == 0)
             #expect(net.parameters.allSatisfy { $0.grad != nil })
@@ -59,6 +60,69 @@ extension CoreTests {
             try checkGradients([v]) { try bn(v) + v }
             try checkGradients([v]) { v + (try bn(v)).sigmoid() }
             try checkGradients([v], skipKinks: true) { (v.relu() + v.relu().relu()).sigmoid() + v.reshaped([3, 32]).reshaped([3, 2, 4, 4]) }
+        }
+
+        /// In BN → ReLU → convolution the convolution keeps a recipe for its input, not the
+        /// values: BN keeps its own input anyway, and relu(scale·x + shift) is cheap to redo.
+        /// The gradients are bit for bit those of the same network whose convolution keeps the
+        /// values (an added zero hides the recipe), and match finite differences.
+        @Test func convolutionAfterBatchNormAndReLURecomputesItsInput() throws {
+            Random.seed(5)
+            let bn = BatchNorm(), conv = Conv2d(outChannels: 3, kernel: 3, padding: 1)
+            let x = randomTensor([2, 4, 6, 6], seed: 11)
+            _ = try conv(try bn(x).relu())   // create the lazy parameters
+            let zero = Tensor.zeros([2, 4, 6, 6])
+
+            func gradients(keepValues: Bool) throws -> (saved: Int, grads: [[Float]]) {
+                for t in [x] + bn.parameters + conv.parameters { t.zeroGrad() }
+                var h = try bn(x).relu()
+                if keepValues { h = h + zero }
+                let y = try conv(h).sum()
+                let saved = y.bytesSavedForBackward
+                y.backward()
+                return (saved, ([x] + bn.parameters + conv.parameters).map { $0.grad! })
+            }
+            let recomputed = try gradients(keepValues: false), kept = try gradients(keepValues: true)
+            let bnInput = x.count * 4, reluMask = (x.count + 7) / 8
+            #expect(recomputed.saved == bnInput + reluMask)
+            #expect(kept.saved == bnInput + reluMask + x.count * 4)
+            #expect(recomputed.grads == kept.grads)
+            try checkGradients([x] + bn.parameters + conv.parameters, skipKinks: true) { try conv(try bn(x).relu()) }
+            // A recipe of a recipe: BN → ReLU → BN → ReLU → convolution.
+            let bn2 = BatchNorm()
+            try checkGradients([x] + bn.parameters, skipKinks: true) { try conv(try bn2(try bn(x).relu()).relu()) }
+        }
+
+        /// ReLU takes over its input's storage when the caller gives up the last reference,
+        /// and leaves a tensor that is still held, or values an op saved, untouched.
+        @Test func reluReusesStorageNobodyElseHolds() throws {
+            let x = Tensor(shape: [6], data: [-2, -1, 0.5, 1, 3, -0.25], requiresGrad: true)
+            var h = x * Tensor.scalar(3)
+            let storage = h.data.withUnsafeBufferPointer { $0.baseAddress }
+            let passedOn = (consume h).relu()
+            #expect(passedOn.data.withUnsafeBufferPointer { $0.baseAddress } == storage)
+            #expect(passedOn.data == [0, 0, 1.5, 3, 9, 0])
+
+            h = x * Tensor.scalar(3)
+            let held = h.relu()
+            #expect(h.data == [-6, -3, 1.5, 3, 9, -0.75])
+            #expect(held.data == [0, 0, 1.5, 3, 9, 0])
+
+            // squared() saves h's values; the ReLU that then takes h must not change them.
+            x.zeroGrad()
+            h = x * Tensor.scalar(3)
+            let square = h.squared()
+            ((consume h).relu() + square).sum().backward()
+            // ∂/∂x of relu(3x) + 9x² = 3·[x > 0] + 18x.
+            #expect(x.grad! == x.data.map { ($0 > 0 ? 3 : 0) + 18 * $0 })
+
+            // Through layers: a Sequential hands each output on, so its ReLU works in place
+            // and the network's gradients still match finite differences.
+            Random.seed(6)
+            let net = Sequential(Conv2d(outChannels: 2, kernel: 3), ReLU(), Flatten(), Linear(3), ReLU())
+            let v = randomTensor([2, 1, 5, 5], seed: 12)
+            try checkGradients([v] + (try { _ = try net(v); return net.parameters }()), skipKinks: true) { try net(v) }
+            #expect(v.data == randomTensor([2, 1, 5, 5], seed: 12).data)
         }
     }
 }

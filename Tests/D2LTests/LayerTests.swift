@@ -30,9 +30,46 @@ extension CoreTests {
             #expect(tied.data[0] == 7 && tied.data[1].isNaN)
             tied.backward(seed: [1, 10])
             #expect(ties.grad! == [0, 1, 0, 0, 0, 10])
+            // A 16×16 window is the largest whose winner fits the byte max pooling keeps.
+            let big = Tensor(shape: [1, 1, 17, 17], data: (0..<289).map { Float($0 % 31) })
+            #expect(throws: Never.self) { try MaxPool2d(kernel: 16)(big) }
+            #expect(throws: LayerError.self) { try MaxPool2d(kernel: 17)(big) }
             // Adaptive average of 5 columns into 3: spans [0,2) [1,4) [3,5).
             let row = Tensor(shape: [1, 1, 1, 5], data: [1, 2, 3, 4, 5])
             #expect(adaptiveAvgPool2d(row, outSize: (1, 3)).data == [1.5, 3, 4.5])
+        }
+
+        /// Max pooling's backward, which keeps each winner's position within its window,
+        /// against a plain search for the first maximum of every window, with many ties
+        /// (values from a handful of integers), overlapping windows, strides and padding.
+        @Test func maxPoolingRoutesToTheFirstMaximum() {
+            var g = SeededGenerator(seed: 21)
+            for (k, stride, pad) in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (5, 3, 2), (4, 1, 0)] {
+                let (n, c, h, w) = (2, 3, 9, 8)
+                let x = Tensor(shape: [n, c, h, w], data: (0..<(n * c * h * w)).map { _ in Float(g.next() % 4) },
+                               requiresGrad: true)
+                let cfg = PoolConfig(kernel: (k, k), stride: (stride, stride), padding: (pad, pad))
+                let y = maxPool2d(x, cfg)
+                let (oh, ow) = cfg.outSize(h, w)
+                let seed = (0..<y.count).map { _ in g.uniform(-1, 1) }
+                var expected = [Float](repeating: 0, count: x.count), values = [Float]()
+                for plane in 0..<(n * c) {
+                    for oy in 0..<oh { for ox in 0..<ow {
+                        var best = -Float.infinity, at = -1
+                        for iy in (oy * stride - pad)..<(oy * stride - pad + k) where iy >= 0 && iy < h {
+                            for ix in (ox * stride - pad)..<(ox * stride - pad + k) where ix >= 0 && ix < w {
+                                let i = plane * h * w + iy * w + ix
+                                if at < 0 || x.data[i] > best { best = x.data[i]; at = i }
+                            }
+                        }
+                        values.append(best)
+                        expected[at] += seed[(plane * oh + oy) * ow + ox]
+                    }}
+                }
+                #expect(y.data == values, "kernel \(k) stride \(stride) padding \(pad)")
+                y.backward(seed: seed)
+                #expect(x.grad! == expected, "kernel \(k) stride \(stride) padding \(pad)")
+            }
         }
 
         @Test func linearAndCrossEntropy() throws {

@@ -8,6 +8,9 @@
 /// Backward (training): ∂β = Σ∂y, ∂γ = Σ∂y·x̂,
 ///   ∂x = γ/(m·√(σ²+ε)) · (m·∂y − Σ∂y − x̂·Σ∂y·x̂).
 /// Eval mode normalises with the running statistics instead; then ∂x = γ·∂y/√(running_var + ε).
+///
+/// The output records how to compute it again (`Tensor.recompute`) from the input that its
+/// backward keeps anyway: y = scale·x + shift per channel, bit for bit as in the forward pass.
 public struct BatchNormState {
     public let runningMean: Tensor
     public let runningVar: Tensor
@@ -24,12 +27,15 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
     let m = n * hw
     precondition(!training || m > 1, "batchNorm: training needs more than one value per channel, got \(x.shape.shapeDescription)")
     var mean = [Float](repeating: 0, count: c), rstd = [Float](repeating: 0, count: c)
+    // y = scale·x + shift per channel: scale = γ·rstd, shift = β − μ·scale.
+    var scales = [Float](repeating: 0, count: c), shifts = [Float](repeating: 0, count: c)
     var y = Tensor.uninitializedStorage(x.count)   // every channel's affine writes all of its values
     let channelsPerWorker = Swift.max(1, 65_536 / Swift.max(m, 1))
 
     x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
     gamma.data.withUnsafeBufferPointer { pg in beta.data.withUnsafeBufferPointer { pb in
     mean.withUnsafeMutableBufferPointer { pm in rstd.withUnsafeMutableBufferPointer { pr in
+    scales.withUnsafeMutableBufferPointer { ps in shifts.withUnsafeMutableBufferPointer { pt in
     state.runningMean.data.withUnsafeMutableBufferPointer { rm in state.runningVar.data.withUnsafeMutableBufferPointer { rv in
         Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
             for ch in channels {
@@ -52,23 +58,23 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                     pm[ch] = rm[ch]
                     pr[ch] = 1 / (rv[ch] + state.eps).squareRoot()
                 }
-                let scale = pg[ch] * pr[ch], shift = pb[ch] - pm[ch] * scale
-                for i in 0..<n {
-                    let base = (i * c + ch) * hw
-                    SIMDLoops.affine(px.baseAddress! + base, hw, scale: scale, shift: shift, into: py.baseAddress! + base)
-                }
+                ps[ch] = pg[ch] * pr[ch]
+                pt[ch] = pb[ch] - pm[ch] * ps[ch]
+                affineChannels(px.baseAddress!, into: py.baseAddress!, channels: ch..<(ch + 1), batch: n, channelCount: c,
+                               valuesPerRow: hw, scales: ps.baseAddress!, shifts: pt.baseAddress!)
             }
         }
-    }}}}}}}}
+    }}}}}}}}}}
 
     let (gx, gGamma, gBeta) = (x.gradTarget, gamma.gradTarget, beta.gradTarget)
-    return Tensor.result(shape: x.shape, data: y, inputs: [x, gamma, beta], saving: [x.data]) { node in
+    let out = Tensor.result(shape: x.shape, data: y, inputs: [x, gamma, beta], saving: [x.keptForBackward]) { node in
         var dy = node.takeGrad()
+        let xs = node.savedValues(0)
         var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
         /// Reads ∂y at `pdy`; writes ∂x at `dx` (adding when `accumulate`), which may be `pdy`:
         /// a channel's sums are complete before its ∂x is written.
         func body(_ pdy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, accumulate: Bool) {
-            node.saved[0].withUnsafeBufferPointer { px in
+            xs.withUnsafeBufferPointer { px in
             dgamma.withUnsafeMutableBufferPointer { dg in dbeta.withUnsafeMutableBufferPointer { db in
                 Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
                     for ch in channels {
@@ -105,5 +111,34 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
         }
         gGamma?.accumulateGrad(dgamma)
         gBeta?.accumulateGrad(dbeta)
+    }
+    if out.requiresGrad {
+        let node = out.node
+        out.recompute = {
+            let xs = node.savedValues(0)
+            var again = Tensor.uninitializedStorage(xs.count)
+            xs.withUnsafeBufferPointer { px in again.withUnsafeMutableBufferPointer { py in
+            scales.withUnsafeBufferPointer { ps in shifts.withUnsafeBufferPointer { pt in
+                Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
+                    affineChannels(px.baseAddress!, into: py.baseAddress!, channels: channels, batch: n, channelCount: c,
+                                   valuesPerRow: hw, scales: ps.baseAddress!, shifts: pt.baseAddress!)
+                }
+            }}}}
+            return again
+        }
+    }
+    return out
+}
+
+/// y = scales[ch]·x + shifts[ch] for every value of the given channels of an (N, C, …) array
+/// with `valuesPerRow` values per (n, c) row.
+private func affineChannels(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, channels: Range<Int>,
+                            batch n: Int, channelCount c: Int, valuesPerRow hw: Int,
+                            scales: UnsafePointer<Float>, shifts: UnsafePointer<Float>) {
+    for ch in channels {
+        for i in 0..<n {
+            let base = (i * c + ch) * hw
+            SIMDLoops.affine(x + base, hw, scale: scales[ch], shift: shifts[ch], into: y + base)
+        }
     }
 }

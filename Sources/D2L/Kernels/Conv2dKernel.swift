@@ -103,8 +103,8 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
     let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
-    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.data]) { node in
-        conv2dBackward(x: node.saved[0], dx: dx, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
+    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.keptForBackward]) { node in
+        conv2dBackward(x: node.savedValues(0), dx: dx, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
                        dy: node.grad!, plan: plan, workers: workers)
     }
 }

@@ -25,9 +25,9 @@ public func crossEntropy(_ logits: Tensor, labels: [Int32]) -> Tensor {
         }
     }}
     let dLogits = logits.gradTarget
-    return Tensor.result(shape: [], data: [Float(total / Double(n))], inputs: [logits], saving: [probs]) { node in
+    return Tensor.result(shape: [], data: [Float(total / Double(n))], inputs: [logits], saving: [.stored(probs)]) { node in
         let g = node.grad![0] / Float(n)
-        let probs = node.saved[0]
+        let probs = node.savedValues(0)
         dLogits!.withGradBuffer { gz in
             for i in 0..<n {
                 for j in 0..<k { gz[i * k + j] += g * probs[i * k + j] }

@@ -18,7 +18,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
     let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
-    return Tensor.result(shape: [n, fout], data: y, inputs: inputs, saving: [x.data]) { node in
+    return Tensor.result(shape: [n, fout], data: y, inputs: inputs, saving: [x.keptForBackward]) { node in
         node.grad!.withUnsafeBufferPointer { g in
             if let dx {
                 weight.data.withUnsafeBufferPointer { pw in dx.withGradBuffer { gx in
@@ -27,7 +27,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
                 }}
             }
             if let dWeight {
-                node.saved[0].withUnsafeBufferPointer { px in dWeight.withGradBuffer { gw in
+                node.savedValues(0).withUnsafeBufferPointer { px in dWeight.withGradBuffer { gw in
                     parallelSgemm(transA: true, m: fout, n: fin, k: n, a: g.baseAddress!, lda: fout, b: px.baseAddress!, ldb: fin,
                           beta: 1, c: gw.baseAddress!, ldc: fin)
                 }}

@@ -22,62 +22,83 @@ private func forEachPlane(_ planes: Int, _ body: (Int) -> Void) {
     Parallel.forRanges(planes, minPerWorker: 8) { r in for plane in r { body(plane) } }
 }
 
-/// The largest value of one window of a plane (rows × columns, row stride `w`) and its
-/// offset: the first one on ties, and the first NaN if there is one (as PyTorch). Selects
-/// instead of branches: which value wins is data-dependent, so branches would mispredict.
+/// The largest value of one window of a plane (rows × columns of the plane, row stride `w`)
+/// and its position in the window, row-major from the window's corner `origin` (which may
+/// lie in the padding) in rows of `kernelWidth`: the first one on ties, and the first NaN if
+/// there is one (as PyTorch). Selects instead of branches: which value wins is data-dependent,
+/// so branches would mispredict.
 @inline(__always)
-private func windowMax(_ src: UnsafePointer<Float>, rowStride w: Int, rows: Range<Int>, columns: Range<Int>) -> (Float, Int) {
-    var best = -Float.infinity, at = rows.lowerBound &* w &+ columns.lowerBound
+private func windowMax(_ src: UnsafePointer<Float>, rowStride w: Int, rows: Range<Int>, columns: Range<Int>,
+                       origin: (top: Int, left: Int), kernelWidth kw: Int) -> (Float, Int) {
+    var best = -Float.infinity
+    var at = (rows.lowerBound &- origin.top) &* kw &+ columns.lowerBound &- origin.left
     var nanAt = -1
     for iy in rows {
-        let row = iy &* w
+        let row = iy &* w, windowRow = (iy &- origin.top) &* kw &- origin.left
         for ix in columns {
             let v = src[row &+ ix]
             let greater = v > best
             best = greater ? v : best
-            at = greater ? row &+ ix : at
-            if v != v && nanAt < 0 { nanAt = row &+ ix }
+            at = greater ? windowRow &+ ix : at
+            if v != v && nanAt < 0 { nanAt = windowRow &+ ix }
         }
     }
     return nanAt < 0 ? (best, at) : (.nan, nanAt)
 }
 
+/// The largest window `maxPool2d` takes: the winner's position in its window is kept in a byte.
+public let maxPoolLargestWindow = 256
+
 /// Max pooling: y = max over the window (padding never wins). Backward routes each output
 /// gradient to the input position that held the maximum (first one on ties, as PyTorch).
+/// For backward it keeps only that position within the window, one byte per output (PyTorch
+/// keeps an 8-byte index into the plane), and only while a graph is being recorded.
 public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (oh, ow) = cfg.outSize(h, w)
     let (kh, kw, sh, sw, ph, pw) = (cfg.kernel.0, cfg.kernel.1, cfg.stride.0, cfg.stride.1, cfg.padding.0, cfg.padding.1)
-    // Every window writes its value and index.
+    precondition(kh * kw <= maxPoolLargestWindow, "maxPool2d: a \(kh)×\(kw) window has more than \(maxPoolLargestWindow) positions")
+    let recording = Tensor.recordsGraph(for: [x])
+    // Every window writes its value (and position).
     var y = Tensor.uninitializedStorage(n * c * oh * ow)
-    var argmax = [Int32](unsafeUninitializedCapacity: y.count) { _, initialized in initialized = y.count }
+    var winners = [UInt8](unsafeUninitializedCapacity: recording ? y.count : 0) { _, initialized in
+        initialized = recording ? y.count : 0
+    }
     x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
-    argmax.withUnsafeMutableBufferPointer { pa in
+    winners.withUnsafeMutableBufferPointer { pwin in
         forEachPlane(n * c) { plane in
             let src = px.baseAddress! + plane &* h &* w
-            let dst = py.baseAddress! + plane &* oh &* ow, index = pa.baseAddress! + plane &* oh &* ow
+            let dst = py.baseAddress! + plane &* oh &* ow
+            let codes = recording ? pwin.baseAddress! + plane &* oh &* ow : nil
             for oy in 0..<oh {
                 let top = oy &* sh &- ph
                 let rows = Swift.max(top, 0)..<Swift.min(top &+ kh, h)
                 for ox in 0..<ow {
                     let left = ox &* sw &- pw
-                    let (best, at) = windowMax(src, rowStride: w, rows: rows, columns: Swift.max(left, 0)..<Swift.min(left &+ kw, w))
-                    dst[oy &* ow &+ ox] = best; index[oy &* ow &+ ox] = Int32(truncatingIfNeeded: at)
+                    let (best, at) = windowMax(src, rowStride: w, rows: rows, columns: Swift.max(left, 0)..<Swift.min(left &+ kw, w),
+                                               origin: (top, left), kernelWidth: kw)
+                    dst[oy &* ow &+ ox] = best
+                    codes?[oy &* ow &+ ox] = UInt8(truncatingIfNeeded: at)
                 }
             }
         }
     }}}
     let dx = x.gradTarget
-    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { node in
+    return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x], savingCodes: winners) { node in
         let g = node.grad!
-        dx!.withGradBuffer { gx in
+        // Window position → offset from the window's corner in the plane.
+        let offsets = (0..<(kh * kw)).map { ($0 / kw) * w + $0 % kw }
+        node.savedCodes.withUnsafeBufferPointer { codes in dx!.withGradBuffer { gx in
             forEachPlane(n * c) { plane in
-                for q in 0..<(oh * ow) {
-                    let o = plane * oh * ow + q
-                    gx[plane * h * w + Int(argmax[o])] += g[o]
+                let dst = gx.baseAddress! + plane * h * w
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let o = (plane * oh + oy) * ow + ox
+                        dst[(oy * sh - ph) * w + ox * sw - pw + offsets[Int(codes[o])]] += g[o]
+                    }
                 }
             }
-        }
+        }}
     }
 }
 

@@ -139,8 +139,8 @@ func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, plan: WinogradPl
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
     let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
-    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.data]) { node in
-        winogradBackward(x: node.saved[0], dx: dx, u: u, dWeight: dWeight, dBias: dBias, dy: node.grad!,
+    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.keptForBackward]) { node in
+        winogradBackward(x: node.savedValues(0), dx: dx, u: u, dWeight: dWeight, dBias: dBias, dy: node.grad!,
                          plan: plan, workers: workers)
     }
 }

@@ -2,7 +2,7 @@
 
 public final class ReLU: Module {
     public override init() {}
-    public override func forward(_ x: Tensor) throws -> Tensor { x.relu() }
+    public override func forward(_ x: consuming Tensor) throws -> Tensor { x.relu() }
     public override func ownFlops(input: [Int], output: [Int]) -> Int { output.elementCount }
 }
 

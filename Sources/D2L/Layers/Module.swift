@@ -43,7 +43,11 @@ open class Module {
     open func restoreRandomStream(_ stream: SeededGenerator) {}
 
     /// The computation. Throws `LayerError` for an input the layer cannot take.
-    open func forward(_ x: Tensor) throws -> Tensor {
+    ///
+    /// `x` is taken as `consuming`: when the caller hands over its last reference (a
+    /// `Sequential` passing one layer's output to the next), a layer may reuse the storage,
+    /// as `ReLU` does. Overrides that only read `x` may declare it as a plain parameter.
+    open func forward(_ x: consuming Tensor) throws -> Tensor {
         preconditionFailure("\(typeName) does not implement forward")
     }
 
@@ -57,10 +61,11 @@ open class Module {
         for (_, child) in namedChildren { child.initialize(scheme) }
     }
 
-    public final func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let y = try forward(x)
+    public final func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+        let inputShape = x.shape
+        let y = try forward(consume x)
         if FlopCounter.isActive {
-            FlopCounter.total += ownFlops(input: x.shape, output: y.shape)
+            FlopCounter.total += ownFlops(input: inputShape, output: y.shape)
             FlopCounter.activations += y.count
         }
         return y
@@ -135,7 +140,7 @@ public struct LayerError: Error, CustomStringConvertible {
 
 extension Module {
     /// Calls `child` and, if it throws a `LayerError`, adds `name` to the error's path.
-    public func call(_ child: Module, named name: String, _ x: Tensor) throws -> Tensor {
-        do { return try child(x) } catch let e as LayerError { throw e.inside(name) }
+    public func call(_ child: Module, named name: String, _ x: consuming Tensor) throws -> Tensor {
+        do { return try child(consume x) } catch let e as LayerError { throw e.inside(name) }
     }
 }

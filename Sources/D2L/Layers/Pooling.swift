@@ -26,8 +26,14 @@ public class WindowPool2d: Module {
     public override func ownFlops(input: [Int], output: [Int]) -> Int { output.elementCount * config.kernel.0 * config.kernel.1 }
 }
 
-/// Max pooling (PyTorch's `nn.MaxPool2d`).
+/// Max pooling (PyTorch's `nn.MaxPool2d`), windows of at most 16×16.
 public final class MaxPool2d: WindowPool2d {
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        guard config.kernel.0 * config.kernel.1 <= maxPoolLargestWindow else {
+            throw LayerError(typeName, "a \(config.kernel.0)×\(config.kernel.1) window is larger than the \(maxPoolLargestWindow) positions max pooling supports")
+        }
+        return try super.forward(x)
+    }
     override func pool(_ x: Tensor) -> Tensor { maxPool2d(x, config) }
 }
 

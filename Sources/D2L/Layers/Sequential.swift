@@ -19,9 +19,11 @@ public final class Sequential: Module {
 
     public override var namedChildren: [(String, Module)] { Array(zip(names, layers)) }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
-        var y = x
-        for (name, layer) in zip(names, layers) { y = try call(layer, named: name, y) }
+    /// Each layer's output is handed to the next without keeping a reference, so a layer
+    /// that can work in place (ReLU) may reuse its input's storage.
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
+        var y = consume x
+        for (name, layer) in zip(names, layers) { y = try call(layer, named: name, consume y) }
         return y
     }
 }

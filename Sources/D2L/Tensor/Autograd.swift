@@ -6,9 +6,9 @@
 /// each input node's `grad`. `backward()` visits the graph once in reverse topological order
 /// and frees each node's saved arrays as soon as its closure has run.
 ///
-/// What a backward needs is passed as `saving:` and read back as `node.saved[i]`; closures
-/// capture only input nodes (`gradTarget`), parameters and small values, never an activation
-/// tensor, so that a tensor nobody saved is freed after the forward pass has used it.
+/// What a backward needs is passed as `saving:` and read back as `node.savedValues(i)`;
+/// closures capture only input nodes (`gradTarget`), parameters and small values, never an
+/// activation tensor, so that a tensor nobody saved is freed after the forward pass has used it.
 
 /// Whether ops record the graph. Off inside `withoutGrad` (PyTorch's `torch.no_grad()`),
 /// which evaluation uses so that no history or gradient memory is kept.
@@ -24,6 +24,23 @@ public enum GradMode {
     }
 }
 
+/// An array an op keeps for its backward pass.
+enum SavedArray {
+    /// The values themselves.
+    case stored([Float])
+    /// A way to compute the values again from arrays that earlier nodes keep anyway (see
+    /// `Tensor.recompute`); it costs no memory until backward calls it.
+    case recomputed(() -> [Float])
+
+    /// The values, computed again if they were not stored.
+    var values: [Float] {
+        switch self {
+        case .stored(let values): values
+        case .recomputed(let compute): compute()
+        }
+    }
+}
+
 /// The autograd record of one tensor: its gradient and, for an op's output, how to pass that
 /// gradient on to the op's inputs.
 final class GradNode {
@@ -34,13 +51,20 @@ final class GradNode {
     /// The nodes of the op's inputs that take a gradient (empty for leaves and after backward).
     var parents: [GradNode] = []
     /// Arrays the op kept for its backward (inputs or its output); freed once backward has run.
-    var saved: [[Float]] = []
-    /// A bit mask the op kept for its backward (ReLU's "was positive"), 1 bit per value.
-    var savedMask: [UInt8] = []
+    var saved: [SavedArray] = []
+    /// Small codes the op kept for its backward: ReLU's "was positive" bit mask (8 values per
+    /// byte), or max pooling's winning position within each window (1 byte per output).
+    var savedCodes: [UInt8] = []
     /// Accumulates `grad` into the parents' grads. `nil` for leaves and after backward.
     var backwardFn: ((GradNode) -> Void)?
 
     init(count: Int) { self.count = count }
+
+    /// The values of saved array `i` (computed again if the op kept a recipe for them).
+    func savedValues(_ i: Int) -> [Float] {
+        precondition(i < saved.count, "backward through a graph that an earlier backward pass has freed: run the forward pass again")
+        return saved[i].values
+    }
 
     /// Adds `values` into `grad`. The first contribution is adopted as it is, without a copy
     /// (arrays are copy-on-write, so a buffer shared with another node is copied only if
@@ -87,13 +111,14 @@ final class GradNode {
     }
 
     /// Bytes of the arrays saved for backward in the graph behind this node, each buffer
-    /// counted once (a saved output and its consumer's saved input can be the same storage).
+    /// counted once (a saved output and its consumer's saved input can be the same storage);
+    /// a recipe for recomputing values counts nothing.
     func savedBytes() -> Int {
         var seen = Set<UnsafeRawPointer>()
         var total = 0
         for node in topologicalOrder() {
-            total += node.savedMask.count
-            for array in node.saved {
+            total += node.savedCodes.count
+            for case .stored(let array) in node.saved {
                 array.withUnsafeBufferPointer { p in
                     if let base = p.baseAddress, seen.insert(UnsafeRawPointer(base)).inserted {
                         total += p.count * MemoryLayout<Float>.stride
@@ -113,17 +138,17 @@ extension Tensor {
     }
 
     /// Creates an op's output. When recording is on and any input requires a gradient, the
-    /// output's node remembers the inputs' nodes, the `saving` arrays (and mask) and `backward`;
+    /// output's node remembers the inputs' nodes, the `saving` arrays (and codes) and `backward`;
     /// otherwise the output is a plain leaf and nothing is kept.
-    static func result(shape: [Int], data: [Float], inputs: [Tensor], saving: [[Float]] = [],
-                       savingMask: [UInt8] = [], backward: @escaping (GradNode) -> Void) -> Tensor {
+    static func result(shape: [Int], data: [Float], inputs: [Tensor], saving: [SavedArray] = [],
+                       savingCodes: [UInt8] = [], backward: @escaping (GradNode) -> Void) -> Tensor {
         let out = Tensor(shape: shape, data: data)
         if recordsGraph(for: inputs) {
             out.requiresGrad = true
             let node = out.node
             node.parents = inputs.filter(\.requiresGrad).map(\.node)
             node.saved = saving
-            node.savedMask = savingMask
+            node.savedCodes = savingCodes
             node.backwardFn = backward
         }
         return out
@@ -149,7 +174,7 @@ extension Tensor {
             node.backwardFn = nil
             node.parents = []
             node.saved = []
-            node.savedMask = []
+            node.savedCodes = []
             node.grad = nil  // intermediate: its contribution has been passed on
         }
     }

@@ -13,10 +13,10 @@ private func binaryOp(_ kind: BinaryKind, _ a: Tensor, _ b: Tensor) -> Tensor {
     // + and − need no values for backward. × needs each operand only for the other's
     // gradient (so dropout keeps its mask, not its input); ÷ needs b, and y for ∂b.
     let (da, db, aShape, bShape) = (a.gradTarget, b.gradTarget, a.shape, b.shape)
-    let saving: [[Float]] = switch kind {
+    let saving: [SavedArray] = switch kind {
     case .add, .sub: []
-    case .mul: [db != nil ? a.data : [], da != nil ? b.data : []]
-    case .div: [[], b.data, db != nil ? out : []]
+    case .mul: [db != nil ? a.keptForBackward : .stored([]), da != nil ? b.keptForBackward : .stored([])]
+    case .div: [.stored([]), b.keptForBackward, .stored(db != nil ? out : [])]
     }
     return Tensor.result(shape: shape, data: out, inputs: [a, b], saving: saving) { node in
         let g = node.grad!
@@ -40,15 +40,16 @@ private func binaryOp(_ kind: BinaryKind, _ a: Tensor, _ b: Tensor) -> Tensor {
                 if kind == .add && bShape == shape { db.accumulateGrad(g) } else { route(g, to: db, shape: bShape, scale: kind == .add ? 1 : -1) }
             }
         case .mul:
-            if let da { route(times(.mul, g, node.saved[1], bShape), to: da, shape: aShape) }
-            if let db { route(times(.mul, g, node.saved[0], aShape), to: db, shape: bShape) }
+            if let da { route(times(.mul, g, node.savedValues(1), bShape), to: da, shape: aShape) }
+            if let db { route(times(.mul, g, node.savedValues(0), aShape), to: db, shape: bShape) }
         case .div:
-            if let da { route(times(.div, g, node.saved[1], bShape), to: da, shape: aShape) }
+            let b = node.savedValues(1)
+            if let da { route(times(.div, g, b, bShape), to: da, shape: aShape) }
             if let db {
-                let y = node.saved[2]
+                let y = node.savedValues(2)
                 var gy = g
                 for i in gy.indices { gy[i] *= y[i] }
-                route(times(.div, gy, node.saved[1], bShape), to: db, shape: bShape, scale: -1)
+                route(times(.div, gy, b, bShape), to: db, shape: bShape, scale: -1)
             }
         }
     }

@@ -12,16 +12,16 @@ extension Tensor {
                   c: pc.baseAddress!, ldc: n)
         }}}
         let (da, db) = (gradTarget, other.gradTarget)
-        return Tensor.result(shape: [m, n], data: out, inputs: [self, other], saving: [db != nil ? data : [], da != nil ? other.data : []]) { node in
+        return Tensor.result(shape: [m, n], data: out, inputs: [self, other], saving: [db != nil ? keptForBackward : .stored([]), da != nil ? other.keptForBackward : .stored([])]) { node in
             node.grad!.withUnsafeBufferPointer { g in
                 if let da {
-                    node.saved[1].withUnsafeBufferPointer { pb in da.withGradBuffer { ga in
+                    node.savedValues(1).withUnsafeBufferPointer { pb in da.withGradBuffer { ga in
                         sgemm(transB: true, m: m, n: k, k: n, a: g.baseAddress!, lda: n,
                               b: pb.baseAddress!, ldb: n, beta: 1, c: ga.baseAddress!, ldc: k)
                     }}
                 }
                 if let db {
-                    node.saved[0].withUnsafeBufferPointer { pa in db.withGradBuffer { gb in
+                    node.savedValues(0).withUnsafeBufferPointer { pa in db.withGradBuffer { gb in
                         sgemm(transA: true, m: k, n: n, k: m, a: pa.baseAddress!, lda: k,
                               b: g.baseAddress!, ldb: n, beta: 1, c: gb.baseAddress!, ldc: n)
                     }}

@@ -35,6 +35,18 @@ public final class Tensor {
     /// The node an op's backward accumulates into, or `nil` if no gradient flows here.
     var gradTarget: GradNode? { requiresGrad ? node : nil }
 
+    /// A way to compute `data` again from arrays that the graph keeps anyway, when that is
+    /// cheap: batch norm's output is an affine map of its saved input, and ReLU passes the
+    /// recipe on. An op that needs this tensor in its backward then keeps the recipe instead
+    /// of the values, so the input of a BN → ReLU → convolution is kept once, as BN's input,
+    /// not twice (the memory-efficient DenseNet of Pleiss et al., 2017). The recipe reads
+    /// arrays of nodes that run their backward after every consumer of this tensor.
+    var recompute: (() -> [Float])?
+
+    /// What an op that reads this tensor's values in its backward keeps: the recipe when
+    /// there is one, otherwise the values (shared, not copied).
+    var keptForBackward: SavedArray { recompute.map(SavedArray.recomputed) ?? .stored(data) }
+
     public init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in shape \(shape)")
         precondition(data.count == shape.elementCount,

@@ -24,10 +24,10 @@ private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
     // one is saved.
     let usesInput = kind == .log || kind == .square
     let gx = x.gradTarget
-    return Tensor.result(shape: x.shape, data: out, inputs: [x], saving: [usesInput ? x.data : out]) { node in
+    return Tensor.result(shape: x.shape, data: out, inputs: [x], saving: [usesInput ? x.keptForBackward : .stored(out)]) { node in
         // g ← g·f′, in the output gradient's own buffer, which then becomes ∂x.
         var g = node.takeGrad()
-        node.saved[0].withUnsafeBufferPointer { p in g.withUnsafeMutableBufferPointer { g in
+        node.savedValues(0).withUnsafeBufferPointer { p in g.withUnsafeMutableBufferPointer { g in
             Parallel.forRanges(g.count) { r in
                 switch kind {
                 case .sqrt: for i in r { g[i] = g[i] * 0.5 / p[i] }             // 1/(2√x) = 1/(2y)
@@ -59,31 +59,62 @@ extension Tensor {
     /// the output's size, rather than the output: a ReLU followed by pooling or dropout (whose
     /// backward does not read their input) then keeps almost nothing for backward, and one
     /// followed by a convolution adds 3% to what the convolution saves anyway.
-    public func relu() -> Tensor {
-        let n = count
+    ///
+    /// The method consumes the tensor: when the caller gives up its last reference (a layer's
+    /// output passed straight on, `conv(x).relu()`), the output takes over the input's storage
+    /// instead of allocating its own, as PyTorch's `ReLU(inplace=True)`. Values that an op
+    /// saved for backward share that storage and are copied first (copy-on-write), so this is
+    /// never observable. A caller that goes on using the tensor keeps it intact.
+    /// A recipe for recomputing the input (`recompute`) is passed on, with max(·, 0) on top.
+    public consuming func relu() -> Tensor {
+        var input = consume self
+        let n = input.count
         // Without a graph to record (evaluation, or no input needs a gradient) no mask is kept.
-        let recording = Tensor.recordsGraph(for: [self])
+        let recording = Tensor.recordsGraph(for: [input])
+        let dx = input.gradTarget, inputRecipe = input.recompute   // before the storage may be taken
         var mask = [UInt8](repeating: 0, count: recording ? (n + 7) / 8 : 0)
-        let out = [Float](unsafeUninitializedCapacity: n) { po, initialized in
-            data.withUnsafeBufferPointer { px in mask.withUnsafeMutableBufferPointer { pm in
+        var out: [Float]
+        if isKnownUniquelyReferenced(&input) {
+            out = input.data
+            input.data = []
+            out.withUnsafeMutableBufferPointer { po in mask.withUnsafeMutableBufferPointer { pm in
+                forMaskBytes(n) { first, count, byte in
+                    SIMDLoops.relu(po.baseAddress! + first, count, into: po.baseAddress! + first,
+                                   mask: recording ? pm.baseAddress! + byte : nil)
+                }
+            }}
+        } else {
+            out = Tensor.uninitializedStorage(n)
+            input.data.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { po in
+            mask.withUnsafeMutableBufferPointer { pm in
                 forMaskBytes(n) { first, count, byte in
                     SIMDLoops.relu(px.baseAddress! + first, count, into: po.baseAddress! + first,
                                    mask: recording ? pm.baseAddress! + byte : nil)
                 }
-            }}
-            initialized = n
+            }}}
         }
-        let dx = gradTarget
-        return Tensor.result(shape: shape, data: out, inputs: [self], savingMask: mask) { node in
+        let y = Tensor.result(shape: input.shape, data: out, inputs: [input], savingCodes: mask) { node in
             // ∂y masked in its own buffer, which then becomes ∂x.
             var g = node.takeGrad()
-            node.savedMask.withUnsafeBufferPointer { pm in g.withUnsafeMutableBufferPointer { pg in
+            node.savedCodes.withUnsafeBufferPointer { pm in g.withUnsafeMutableBufferPointer { pg in
                 forMaskBytes(n) { first, count, byte in
                     SIMDLoops.mask(pg.baseAddress! + first, count, by: pm.baseAddress! + byte)
                 }
             }}
             dx!.accumulateGrad(g)
         }
+        if y.requiresGrad, let inputRecipe {
+            y.recompute = {
+                var values = inputRecipe()
+                values.withUnsafeMutableBufferPointer { p in
+                    forMaskBytes(n) { first, count, _ in
+                        SIMDLoops.relu(p.baseAddress! + first, count, into: p.baseAddress! + first, mask: nil)
+                    }
+                }
+                return values
+            }
+        }
+        return y
     }
 }
 
