@@ -59,7 +59,7 @@ public final class ScratchBatchNorm: Module {
     /// the trained one, but accept a file without them (a `state_dict` from the book's code).
     public override var optionalStateNames: Set<String> { ["moving_mean", "moving_var"] }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         guard x.rank == gamma.rank, x.shape[1] == gamma.shape[1] else {
             throw LayerError(typeName, "built for \(gamma.shape[1]) channels of rank-\(gamma.rank) input, got \(x.shape.shapeDescription)")
         }

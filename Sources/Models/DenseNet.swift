@@ -19,7 +19,7 @@ public final class DenseBlock: Module {
 
     public override var namedChildren: [(String, Module)] { [("net", net)] }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         var x = x
         for (i, block) in net.layers.enumerated() {
             let y = try call(block, named: "net.\(i)", x)

@@ -30,10 +30,10 @@ public final class Inception: Module {
         [("p1_1", p1_1), ("p2_1", p2_1), ("p2_2", p2_2), ("p3_1", p3_1), ("p3_2", p3_2), ("p4_1", p4_1), ("p4_2", p4_2)]
     }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
-        let p1 = try call(p1_1, named: "p1_1", x).relu()
-        let p2 = try call(p2_2, named: "p2_2", try call(p2_1, named: "p2_1", x).relu()).relu()
-        let p3 = try call(p3_2, named: "p3_2", try call(p3_1, named: "p3_1", x).relu()).relu()
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
+        let p1 = try call(p1_1, named: "p1_1", copy x).relu()
+        let p2 = try call(p2_2, named: "p2_2", try call(p2_1, named: "p2_1", copy x).relu()).relu()
+        let p3 = try call(p3_2, named: "p3_2", try call(p3_1, named: "p3_1", copy x).relu()).relu()
         let p4 = try call(p4_2, named: "p4_2", try call(p4_1, named: "p4_1", x)).relu()
         return try concatChecked([p1, p2, p3, p4], typeName)
     }

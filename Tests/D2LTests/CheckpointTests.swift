@@ -226,7 +226,7 @@ extension CoreTests {
             let at: Int
             var calls = 0
             init(at: Int) { self.at = at }
-            override func forward(_ x: Tensor) throws -> Tensor {
+            override func forward(_ x: consuming Tensor) throws -> Tensor {
                 if isTraining { calls += 1; if calls == at { Interruption.signal = SIGINT } }
                 return x
             }

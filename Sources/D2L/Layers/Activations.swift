@@ -8,14 +8,14 @@ public final class ReLU: Module {
 
 public final class Sigmoid: Module {
     public override init() {}
-    public override func forward(_ x: Tensor) throws -> Tensor { x.sigmoid() }
+    public override func forward(_ x: consuming Tensor) throws -> Tensor { x.sigmoid() }
     public override func ownFlops(input: [Int], output: [Int]) -> Int { 4 * output.elementCount }
 }
 
 /// Flattens all axes after the batch axis: (N, C, H, W) → (N, C·H·W).
 public final class Flatten: Module {
     public override init() {}
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         guard x.rank >= 1 else { throw LayerError(typeName, "cannot flatten a scalar") }
         return x.flattened()
     }
@@ -37,7 +37,7 @@ public final class Dropout: Module {
     public override var randomStream: SeededGenerator? { generator }
     public override func restoreRandomStream(_ stream: SeededGenerator) { generator = stream }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         guard isTraining && p > 0 else { return x }
         let scale = 1 / (1 - p)
         var mask = [Float](repeating: 0, count: x.count)

@@ -40,7 +40,7 @@ public final class BatchNorm: Module {
         if name == "num_batches_tracked" { numBatchesTracked = value }
     }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         guard x.rank == 2 || x.rank == 4 else {
             throw LayerError(typeName, "expects (N, C) or (N, C, H, W) input, got \(x.shape.shapeDescription)")
         }

@@ -8,8 +8,8 @@ open class ConcatBranches: Module {
     open override var namedChildren: [(String, Module)] {
         branches.enumerated().map { (String($0.offset), $0.element) }
     }
-    open override func forward(_ x: Tensor) throws -> Tensor {
-        let outs = try namedChildren.map { try call($0.1, named: $0.0, x) }
+    open override func forward(_ x: consuming Tensor) throws -> Tensor {
+        let outs = try namedChildren.map { try call($0.1, named: $0.0, copy x) }
         return try concatChecked(outs, typeName)
     }
 }

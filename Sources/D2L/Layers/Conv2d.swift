@@ -35,7 +35,7 @@ public final class Conv2d: Module {
         bias = hasBias ? scheme.bias(count: outChannels, fanIn: shape[1] * kernel.0 * kernel.1) : nil
     }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         guard x.rank == 4 else {
             throw LayerError(typeName, "expects 4-D input (N, C, H, W), got \(x.shape.shapeDescription)")
         }
@@ -88,7 +88,7 @@ public final class Linear: Module {
         bias = hasBias ? scheme.bias(count: outFeatures, fanIn: inFeatures) : nil
     }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         guard x.rank == 2 else {
             throw LayerError(typeName, "expects 2-D input (N, features), got \(x.shape.shapeDescription); add a Flatten before it")
         }

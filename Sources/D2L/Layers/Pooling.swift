@@ -14,7 +14,7 @@ public class WindowPool2d: Module {
     /// The kernel that reduces each window.
     func pool(_ x: Tensor) -> Tensor { preconditionFailure("subclass") }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         guard x.rank == 4 else { throw LayerError(typeName, "expects 4-D input (N, C, H, W), got \(x.shape.shapeDescription)") }
         let c = config
         guard x.shape[2] + 2 * c.padding.0 >= c.kernel.0 && x.shape[3] + 2 * c.padding.1 >= c.kernel.1 else {
@@ -28,7 +28,7 @@ public class WindowPool2d: Module {
 
 /// Max pooling (PyTorch's `nn.MaxPool2d`), windows of at most 16×16.
 public final class MaxPool2d: WindowPool2d {
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         guard config.kernel.0 * config.kernel.1 <= maxPoolLargestWindow else {
             throw LayerError(typeName, "a \(config.kernel.0)×\(config.kernel.1) window is larger than the \(maxPoolLargestWindow) positions max pooling supports")
         }
@@ -50,7 +50,7 @@ public final class AdaptiveAvgPool2d: Module {
         outSize = (outH, outW)
     }
     public convenience init(_ size: Int) { self.init(size, size) }
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor {
         guard x.rank == 4 else { throw LayerError(typeName, "expects 4-D input (N, C, H, W), got \(x.shape.shapeDescription)") }
         guard x.shape[2] > 0 && x.shape[3] > 0 else { throw LayerError(typeName, "empty input \(x.shape.shapeDescription)") }
         return adaptiveAvgPool2d(x, outSize: outSize)
