@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "Benchmarks", dependencies: [
             "D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
-        .testTarget(name: "D2LTests", dependencies: ["D2L", "Models", "CZlib", "CSystem"]),
+        .testTarget(name: "D2LTests", dependencies: ["D2L", "Models", "CZlib"]),
         .testTarget(name: "ChapterTests",
                     dependencies: ["D2L"] + chapters.map { .target(name: $0) }),
     ] + chapters.map {

@@ -1,4 +1,3 @@
-import CSystem
 import Testing
 @testable import D2L
 import Models
@@ -95,14 +94,14 @@ extension CoreTests {
             try checkGradients([x] + bn.parameters, skipKinks: true) { try conv(try bn2(try bn(x).relu()).relu()) }
         }
 
-        /// Training steps of every chapter model allocate and free the same memory, step after
-        /// step: nothing is kept alive by a layer, a graph or a recipe. (Swift 6.3 leaks the
-        /// input of a `forward` override that does not take it as `consuming`; a cycle between a
-        /// node and a tensor would leak the graph.) Malloc's bytes in use are compared after
-        /// steps 2–4 and 8–10, the smallest of each three, so that a transient allocation of a
-        /// test running alongside does not count; a leak grows it by six steps' worth.
+        /// After a training step of every chapter model, nothing is left of the step's graph
+        /// but the parameters: each node that the forward pass created is freed, and with it
+        /// every activation. (Swift 6.3 leaks the input of a `forward` override that does not
+        /// take it as `consuming`, and a leaked tensor keeps its node; so would a cycle between
+        /// a node and a tensor or a recipe.) Weak references see this, whatever else the
+        /// process is doing at the time.
         @Test(arguments: ModelCatalog.entries.map(\.name))
-        func trainingStepsReleaseWhatTheyAllocate(model: String) throws {
+        func trainingStepsLeaveNoGraphBehind(model: String) throws {
             let entry = try #require(ModelCatalog.entry(model))
             let input = ["alexnet": 96, "nin": 96, "vgg_small": 32, "googlenet": 32, "resnet18": 32,
                          "densenet": 32, "regnetx32": 32][model] ?? entry.input
@@ -111,17 +110,22 @@ extension CoreTests {
             let x = randomTensor([2, 1, input, input], seed: 13, requiresGrad: false)
             _ = try net(x)
             let sgd = SGD(net.parameters, learningRate: 0.01)
-            func bytesInUse() -> Int { let info = mallinfo2(); return Int(info.uordblks) + Int(info.hblkhd) }
-            var inUse: [Int] = []
-            for _ in 0..<10 {
+            struct WeakNode { weak var node: GradNode? }
+            /// One step; weak references to the nodes of its graph that are not parameters'.
+            func step() throws -> [WeakNode] {
                 sgd.zeroGrad()
                 let loss = crossEntropy(try net(x), labels: [1, 2])
+                let parameterNodes = Set(net.parameters.compactMap { $0.gradNode.map(ObjectIdentifier.init) })
+                let created = loss.gradNode!.topologicalOrder().filter { !parameterNodes.contains(ObjectIdentifier($0)) }
                 loss.backward()
                 sgd.step()
-                inUse.append(bytesInUse())
+                return created.map { WeakNode(node: $0) }
             }
-            let early = inUse[1...3].min()!, late = inUse[7...9].min()!
-            #expect(late - early < 256 << 10, "\(model): \(late - early) more bytes in use after 6 more steps")
+            _ = try step()
+            let nodes = try step()
+            #expect(nodes.count > 10)
+            let alive = nodes.filter { $0.node != nil }.count
+            #expect(alive == 0, "\(model): \(alive) of the step's \(nodes.count) graph nodes are still alive")
         }
 
         /// ReLU takes over its input's storage when the caller gives up the last reference,
