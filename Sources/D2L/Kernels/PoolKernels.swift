@@ -46,6 +46,40 @@ private func windowMax(_ src: UnsafePointer<Float>, rowStride w: Int, rows: Rang
     return nanAt < 0 ? (best, at) : (.nan, nanAt)
 }
 
+/// `windowMax` for eight neighbouring windows of one output row at once, each lying inside the
+/// plane: `corner` is the first window's top-left value, the others start `stride` (1 or 2)
+/// columns apart. The taps are visited in row-major order and a candidate wins only if it is
+/// strictly greater, so ties keep the first position, as `windowMax`. Returns false, writing
+/// nothing, if any candidate is NaN: the caller then takes those windows one at a time.
+/// Reads up to 8 (stride 1) or 16 (stride 2) values from each tap's first column.
+@inline(__always)
+private func windowMax8(_ corner: UnsafePointer<Float>, rowStride w: Int, kernel: (Int, Int), stride: Int,
+                        into dst: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<UInt8>?) -> Bool {
+    var best = SIMD8<Float>(repeating: -.infinity)
+    var at = SIMD8<Int32>()
+    var sawNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
+    var tap: Int32 = 0
+    for u in 0..<kernel.0 {
+        let row = UnsafeRawPointer(corner + u &* w)
+        for v in 0..<kernel.1 {
+            let candidate = stride == 1
+                ? row.loadUnaligned(fromByteOffset: v &* 4, as: SIMD8<Float>.self)
+                : row.loadUnaligned(fromByteOffset: v &* 4, as: SIMD16<Float>.self).evenHalf
+            let greater = candidate .> best
+            best.replace(with: candidate, where: greater)
+            at.replace(with: tap, where: greater)
+            sawNaN .|= candidate .!= candidate
+            tap &+= 1
+        }
+    }
+    guard !any(sawNaN) else { return false }
+    UnsafeMutableRawPointer(dst).storeBytes(of: best, as: SIMD8<Float>.self)
+    if let codes {
+        UnsafeMutableRawPointer(codes).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: at), as: SIMD8<UInt8>.self)
+    }
+    return true
+}
+
 /// The largest window `maxPool2d` takes: the winner's position in its window is kept in a byte.
 public let maxPoolLargestWindow = 256
 
@@ -73,12 +107,24 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
             for oy in 0..<oh {
                 let top = oy &* sh &- ph
                 let rows = Swift.max(top, 0)..<Swift.min(top &+ kh, h)
-                for ox in 0..<ow {
+                // Eight windows at a time where they lie inside the plane (stride 1 or 2).
+                let rowInside = top >= 0 && top &+ kh <= h && (sw == 1 || sw == 2)
+                let loadSpan = sw == 1 ? 8 : 16
+                var ox = 0
+                while ox < ow {
                     let left = ox &* sw &- pw
+                    let out = oy &* ow &+ ox
+                    if rowInside && ox &+ 8 <= ow && left >= 0 && left &+ kw &- 1 &+ loadSpan <= w,
+                       windowMax8(src + (top &* w &+ left), rowStride: w, kernel: (kh, kw), stride: sw,
+                                  into: dst + out, codes: codes.map { $0 + out }) {
+                        ox &+= 8
+                        continue
+                    }
                     let (best, at) = windowMax(src, rowStride: w, rows: rows, columns: Swift.max(left, 0)..<Swift.min(left &+ kw, w),
                                                origin: (top, left), kernelWidth: kw)
-                    dst[oy &* ow &+ ox] = best
-                    codes?[oy &* ow &+ ox] = UInt8(truncatingIfNeeded: at)
+                    dst[out] = best
+                    codes?[out] = UInt8(truncatingIfNeeded: at)
+                    ox &+= 1
                 }
             }
         }

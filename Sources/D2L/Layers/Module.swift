@@ -48,7 +48,7 @@ open class Module {
     /// `Sequential` passing one layer's output to the next), a layer may reuse the storage,
     /// as `ReLU` does. Overrides must declare `x` as `consuming` too: Swift 6.3 accepts an
     /// override with a plain parameter, but the thunk it generates never releases the tensor,
-    /// so every input of that layer would leak (`layersReleaseWhatTheyAreGiven` tests this).
+    /// so every input of that layer would leak (`trainingStepsLeaveNoGraphBehind` tests this).
     /// A body that uses `x` more than once binds it first (`let input = x`) or passes `copy x`.
     open func forward(_ x: consuming Tensor) throws -> Tensor {
         preconditionFailure("\(typeName) does not implement forward")
