@@ -42,12 +42,14 @@ extension CoreTests {
         /// Max pooling against a plain search for the first maximum of every window (the first
         /// NaN, if there is one), values and routed gradients, with many ties (values from a
         /// handful of integers), overlapping windows, strides and padding. The maps are wide
-        /// enough for the eight-windows-at-once path (stride 1 and 2) and its edges, and some
-        /// planes hold NaNs, which send their windows down the one-at-a-time path.
+        /// enough for the eight-windows-at-once path (stride 1 and 2) and its edges, or narrow
+        /// enough for the eight-planes-at-once path, and some planes hold NaNs, which send their
+        /// windows or planes down the one-at-a-time path.
         @Test func maxPoolingMatchesAPlainSearch() {
             var g = SeededGenerator(seed: 21)
-            for (k, stride, pad) in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (5, 3, 2), (4, 1, 0), (1, 1, 0), (2, 1, 0)] {
-                let (n, c, h, w) = (2, 3, 9, 41)
+            let configurations = [(2, 2, 0), (3, 2, 1), (3, 1, 1), (5, 3, 2), (4, 1, 0), (1, 1, 0), (2, 1, 0)]
+            for ((k, stride, pad), (h, w)) in configurations.flatMap({ cfg in [(9, 41), (6, 6), (5, 7)].map { (cfg, $0) } }) {
+                let (n, c) = (2, 9)   // 18 planes: two groups of eight and two more, per image pair
                 var data = (0..<(n * c * h * w)).map { _ in Float(g.next() % 4) - 1.5 }
                 for _ in 0..<5 { data[Int(g.next() % UInt64(data.count / 2))] = .nan }   // only in the first image
                 let x = Tensor(shape: [n, c, h, w], data: data, requiresGrad: true)

@@ -100,14 +100,15 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
     }
     x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
     winners.withUnsafeMutableBufferPointer { pwin in
-        forEachPlane(n * c) { plane in
+        /// One plane: eight windows of a row at once where they lie inside the plane (stride
+        /// 1 or 2), the rest one at a time.
+        func poolPlane(_ plane: Int) {
             let src = px.baseAddress! + plane &* h &* w
             let dst = py.baseAddress! + plane &* oh &* ow
             let codes = recording ? pwin.baseAddress! + plane &* oh &* ow : nil
             for oy in 0..<oh {
                 let top = oy &* sh &- ph
                 let rows = Swift.max(top, 0)..<Swift.min(top &+ kh, h)
-                // Eight windows at a time where they lie inside the plane (stride 1 or 2).
                 let rowInside = top >= 0 && top &+ kh <= h && (sw == 1 || sw == 2)
                 let loadSpan = sw == 1 ? 8 : 16
                 var ox = 0
@@ -127,6 +128,60 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
                     ox &+= 1
                 }
             }
+        }
+        /// Planes `first ..< first + 8` at once, one SIMD lane per plane, for maps too narrow
+        /// for eight windows of a row: the planes are interleaved into `lanes` (value i of
+        /// plane j at i·8 + j), so that every window of every shape is eight-wide. Taps in
+        /// row-major order, strictly greater wins (ties keep the first position). Returns
+        /// false if any value is NaN; the caller then pools those planes one by one.
+        func poolEightPlanes(_ first: Int, _ lanes: UnsafeMutablePointer<Float>) -> Bool {
+            let values = h &* w
+            for j in 0..<8 {
+                let src = px.baseAddress! + (first &+ j) &* values
+                for i in 0..<values { lanes[i &* 8 &+ j] = src[i] }
+            }
+            let raw = UnsafeRawPointer(lanes)
+            var sawNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
+            for oy in 0..<oh {
+                let top = oy &* sh &- ph
+                let rows = Swift.max(top, 0)..<Swift.min(top &+ kh, h)
+                for ox in 0..<ow {
+                    let left = ox &* sw &- pw
+                    let columns = Swift.max(left, 0)..<Swift.min(left &+ kw, w)
+                    var best = SIMD8<Float>(repeating: -.infinity)
+                    var at = SIMD8<Int32>(repeating: Int32((rows.lowerBound &- top) &* kw &+ columns.lowerBound &- left))
+                    for iy in rows {
+                        let windowRow = (iy &- top) &* kw &- left
+                        for ix in columns {
+                            let candidate = raw.loadUnaligned(fromByteOffset: (iy &* w &+ ix) &* 32, as: SIMD8<Float>.self)
+                            let greater = candidate .> best
+                            best.replace(with: candidate, where: greater)
+                            at.replace(with: Int32(truncatingIfNeeded: windowRow &+ ix), where: greater)
+                            sawNaN .|= candidate .!= candidate
+                        }
+                    }
+                    let out = oy &* ow &+ ox
+                    for j in 0..<8 {
+                        let plane = first &+ j
+                        py[plane &* oh &* ow &+ out] = best[j]
+                        if recording { pwin[plane &* oh &* ow &+ out] = UInt8(truncatingIfNeeded: at[j]) }
+                    }
+                }
+            }
+            return !any(sawNaN)
+        }
+        let narrow = ow < 16
+        Parallel.forRanges(n * c, minPerWorker: 8) { planes in
+            var next = planes.lowerBound
+            if narrow && planes.count >= 8 {
+                let lanes = UnsafeMutablePointer<Float>.allocate(capacity: h * w * 8)
+                defer { lanes.deallocate() }
+                while next &+ 8 <= planes.upperBound {
+                    if !poolEightPlanes(next, lanes) { for plane in next..<(next &+ 8) { poolPlane(plane) } }
+                    next &+= 8
+                }
+            }
+            for plane in next..<planes.upperBound { poolPlane(plane) }
         }
     }}}
     let dx = x.gradTarget
