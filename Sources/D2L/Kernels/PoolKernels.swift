@@ -16,10 +16,16 @@ public struct PoolConfig: Equatable, Sendable {
     }
 }
 
+/// Runs `body(range)` over the (n, c) planes, one contiguous range per worker.
+@inline(__always)
+private func forPlaneRanges(_ planes: Int, _ body: (Range<Int>) -> Void) {
+    Parallel.forRanges(planes, minPerWorker: 8, body)
+}
+
 /// Runs `body(plane)` for every (n, c) plane, split across workers.
 @inline(__always)
 private func forEachPlane(_ planes: Int, _ body: (Int) -> Void) {
-    Parallel.forRanges(planes, minPerWorker: 8) { r in for plane in r { body(plane) } }
+    forPlaneRanges(planes) { r in for plane in r { body(plane) } }
 }
 
 /// The largest value of one window of a plane (rows × columns of the plane, row stride `w`)
@@ -46,6 +52,27 @@ private func windowMax(_ src: UnsafePointer<Float>, rowStride w: Int, rows: Rang
     return nanAt < 0 ? (best, at) : (.nan, nanAt)
 }
 
+/// Eight running maxima, one per SIMD lane, as `windowMax` keeps one: offer the taps in
+/// row-major order; a candidate wins only if strictly greater, so ties keep the first
+/// position. A NaN never wins here but is noted (`sawNaN`): its windows must then be taken
+/// one at a time, where the first NaN wins as in PyTorch.
+private struct EightMaxima {
+    var best = SIMD8<Float>(repeating: -.infinity)
+    /// Each lane's winning position in its window.
+    var at: SIMD8<Int32>
+    var sawNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
+
+    /// Starts every lane at `position`, the window's first tap (what wins if all are −∞).
+    @inline(__always) init(firstPosition position: Int32) { at = SIMD8(repeating: position) }
+
+    @inline(__always) mutating func offer(_ candidate: SIMD8<Float>, at position: Int32) {
+        let greater = candidate .> best
+        best.replace(with: candidate, where: greater)
+        at.replace(with: position, where: greater)
+        sawNaN .|= candidate .!= candidate
+    }
+}
+
 /// `windowMax` for eight neighbouring windows of one output row at once, each lying inside the
 /// plane: `corner` is the first window's top-left value, the others start `stride` (1 or 2)
 /// columns apart. The taps are visited in row-major order and a candidate wins only if it is
@@ -55,27 +82,21 @@ private func windowMax(_ src: UnsafePointer<Float>, rowStride w: Int, rows: Rang
 @inline(__always)
 private func windowMax8(_ corner: UnsafePointer<Float>, rowStride w: Int, kernel: (Int, Int), stride: Int,
                         into dst: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<UInt8>?) -> Bool {
-    var best = SIMD8<Float>(repeating: -.infinity)
-    var at = SIMD8<Int32>()
-    var sawNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
+    var maxima = EightMaxima(firstPosition: 0)
     var tap: Int32 = 0
     for u in 0..<kernel.0 {
         let row = UnsafeRawPointer(corner + u &* w)
         for v in 0..<kernel.1 {
-            let candidate = stride == 1
+            maxima.offer(stride == 1
                 ? row.loadUnaligned(fromByteOffset: v &* 4, as: SIMD8<Float>.self)
-                : row.loadUnaligned(fromByteOffset: v &* 4, as: SIMD16<Float>.self).evenHalf
-            let greater = candidate .> best
-            best.replace(with: candidate, where: greater)
-            at.replace(with: tap, where: greater)
-            sawNaN .|= candidate .!= candidate
+                : row.loadUnaligned(fromByteOffset: v &* 4, as: SIMD16<Float>.self).evenHalf, at: tap)
             tap &+= 1
         }
     }
-    guard !any(sawNaN) else { return false }
-    UnsafeMutableRawPointer(dst).storeBytes(of: best, as: SIMD8<Float>.self)
+    guard !any(maxima.sawNaN) else { return false }
+    UnsafeMutableRawPointer(dst).storeBytes(of: maxima.best, as: SIMD8<Float>.self)
     if let codes {
-        UnsafeMutableRawPointer(codes).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: at), as: SIMD8<UInt8>.self)
+        UnsafeMutableRawPointer(codes).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: maxima.at), as: SIMD8<UInt8>.self)
     }
     return true
 }
@@ -131,8 +152,7 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
         }
         /// Planes `first ..< first + 8` at once, one SIMD lane per plane, for maps too narrow
         /// for eight windows of a row: the planes are interleaved into `lanes` (value i of
-        /// plane j at i·8 + j), so that every window of every shape is eight-wide. Taps in
-        /// row-major order, strictly greater wins (ties keep the first position). Returns
+        /// plane j at i·8 + j), so that every window of every shape is eight-wide. Returns
         /// false if any value is NaN; the caller then pools those planes one by one.
         func poolEightPlanes(_ first: Int, _ lanes: UnsafeMutablePointer<Float>) -> Bool {
             let values = h &* w
@@ -148,30 +168,27 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
                 for ox in 0..<ow {
                     let left = ox &* sw &- pw
                     let columns = Swift.max(left, 0)..<Swift.min(left &+ kw, w)
-                    var best = SIMD8<Float>(repeating: -.infinity)
-                    var at = SIMD8<Int32>(repeating: Int32((rows.lowerBound &- top) &* kw &+ columns.lowerBound &- left))
+                    var maxima = EightMaxima(firstPosition: Int32((rows.lowerBound &- top) &* kw &+ columns.lowerBound &- left))
                     for iy in rows {
                         let windowRow = (iy &- top) &* kw &- left
                         for ix in columns {
-                            let candidate = raw.loadUnaligned(fromByteOffset: (iy &* w &+ ix) &* 32, as: SIMD8<Float>.self)
-                            let greater = candidate .> best
-                            best.replace(with: candidate, where: greater)
-                            at.replace(with: Int32(truncatingIfNeeded: windowRow &+ ix), where: greater)
-                            sawNaN .|= candidate .!= candidate
+                            maxima.offer(raw.loadUnaligned(fromByteOffset: (iy &* w &+ ix) &* 32, as: SIMD8<Float>.self),
+                                         at: Int32(truncatingIfNeeded: windowRow &+ ix))
                         }
                     }
+                    sawNaN .|= maxima.sawNaN
                     let out = oy &* ow &+ ox
                     for j in 0..<8 {
                         let plane = first &+ j
-                        py[plane &* oh &* ow &+ out] = best[j]
-                        if recording { pwin[plane &* oh &* ow &+ out] = UInt8(truncatingIfNeeded: at[j]) }
+                        py[plane &* oh &* ow &+ out] = maxima.best[j]
+                        if recording { pwin[plane &* oh &* ow &+ out] = UInt8(truncatingIfNeeded: maxima.at[j]) }
                     }
                 }
             }
             return !any(sawNaN)
         }
         let narrow = ow < 16
-        Parallel.forRanges(n * c, minPerWorker: 8) { planes in
+        forPlaneRanges(n * c) { planes in
             var next = planes.lowerBound
             if narrow && planes.count >= 8 {
                 let lanes = UnsafeMutablePointer<Float>.allocate(capacity: h * w * 8)

@@ -78,19 +78,13 @@ extension Tensor {
             out = input.data
             input.data = []
             out.withUnsafeMutableBufferPointer { po in mask.withUnsafeMutableBufferPointer { pm in
-                forMaskBytes(n) { first, count, byte in
-                    SIMDLoops.relu(po.baseAddress! + first, count, into: po.baseAddress! + first,
-                                   mask: recording ? pm.baseAddress! + byte : nil)
-                }
+                reluPass(po.baseAddress!, n, into: po.baseAddress!, mask: recording ? pm.baseAddress! : nil)
             }}
         } else {
             out = Tensor.uninitializedStorage(n)
             input.data.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { po in
             mask.withUnsafeMutableBufferPointer { pm in
-                forMaskBytes(n) { first, count, byte in
-                    SIMDLoops.relu(px.baseAddress! + first, count, into: po.baseAddress! + first,
-                                   mask: recording ? pm.baseAddress! + byte : nil)
-                }
+                reluPass(px.baseAddress!, n, into: po.baseAddress!, mask: recording ? pm.baseAddress! : nil)
             }}}
         }
         let y = Tensor.result(shape: input.shape, data: out, inputs: [input], savingCodes: mask) { node in
@@ -106,15 +100,19 @@ extension Tensor {
         if y.requiresGrad, let inputRecipe {
             y.recompute = {
                 var values = inputRecipe()
-                values.withUnsafeMutableBufferPointer { p in
-                    forMaskBytes(n) { first, count, _ in
-                        SIMDLoops.relu(p.baseAddress! + first, count, into: p.baseAddress! + first, mask: nil)
-                    }
-                }
+                values.withUnsafeMutableBufferPointer { p in reluPass(p.baseAddress!, n, into: p.baseAddress!, mask: nil) }
                 return values
             }
         }
         return y
+    }
+}
+
+/// y = max(x, 0) for n values, split across the workers, with the "was positive" bits in
+/// `mask` when given; `y` may be `x`.
+private func reluPass(_ x: UnsafePointer<Float>, _ n: Int, into y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>?) {
+    forMaskBytes(n) { first, count, byte in
+        SIMDLoops.relu(x + first, count, into: y + first, mask: mask.map { $0 + byte })
     }
 }
 
