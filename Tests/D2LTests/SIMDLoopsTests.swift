@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import D2L
 
@@ -98,5 +99,45 @@ extension CoreTests {
                 #expect(sum[j] == start[j] + g[j])
             }
         }
-    }
+    
+        /// σ on eight lanes against σ in Double: a dense sweep of [−100, 100] (every binade of
+        /// the range reduction, both clamps) and the special values, through a buffer whose
+        /// length leaves a tail. Relative error at most 4e-7 where σ(x) ≥ 1e-37, absolute 2e-38
+        /// below; every element gives the same bits wherever it sits in the buffer.
+        @Test func sigmoidMatchesDoublePrecision() throws {
+            var x: [Float] = stride(from: -100.0, through: 100.0, by: 0.0123).map { Float($0) }
+            x += [0, -0.0, 1e-8, -1e-8, 86.9, 87, 87.1, 88, 88.1, -86.9, -87, -87.1, -88, -88.1, 89, -89, 104, -104,
+                  .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity, .nan]
+            #expect(x.count % 8 != 0)
+            var y = [Float](repeating: 7, count: x.count), shifted = [Float](repeating: 7, count: x.count + 3)
+            x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in shifted.withUnsafeMutableBufferPointer { ps in
+                SIMDLoops.sigmoid(px.baseAddress!, x.count, into: py.baseAddress!)
+                SIMDLoops.sigmoid(px.baseAddress!, x.count - 3, into: ps.baseAddress! + 3)   // other lanes, other tail
+                SIMDLoops.sigmoid(px.baseAddress! + x.count - 3, 3, into: ps.baseAddress!)
+            }}}
+            var worst = 0.0, mismatches = 0
+            for (j, v) in x.enumerated() {
+                let shiftedValue = j < x.count - 3 ? shifted[j + 3] : shifted[j - (x.count - 3)]
+                if shiftedValue.bitPattern != y[j].bitPattern { mismatches += 1 }
+                if v.isNaN { #expect(y[j].isNaN); continue }
+                let exact = 1 / (1 + Foundation.exp(-Double(v)))
+                #expect(y[j] >= 0 && y[j] <= 1, "σ(\(v)) = \(y[j])")
+                if exact >= 1e-37 {
+                    worst = Swift.max(worst, Swift.abs(Double(y[j]) - exact) / exact)
+                } else {
+                    #expect(Swift.abs(Double(y[j]) - exact) <= 2e-38, "σ(\(v)) = \(y[j])")
+                }
+            }
+            #expect(mismatches == 0)
+            #expect(worst <= 4e-7, "worst relative error \(worst)")
+
+            // Backward: g·y·(1 − y), in place, tail included.
+            let g = vector(19, seed: 7), out = Array(y[100..<119])
+            var dx = g
+            dx.withUnsafeMutableBufferPointer { pd in out.withUnsafeBufferPointer { po in
+                SIMDLoops.sigmoidGradient(pd.baseAddress!, output: po.baseAddress!, 19)
+            }}
+            for j in 0..<19 { #expect(Swift.abs(dx[j] - g[j] * out[j] * (1 - out[j])) <= 1e-7) }
+        }
+}
 }

@@ -14,7 +14,7 @@ private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
             case .exp: for i in r { po[i] = Foundation.exp(px[i]) }
             case .log: for i in r { po[i] = Foundation.log(px[i]) }
             case .square: for i in r { po[i] = px[i] * px[i] }
-            case .sigmoid: for i in r { po[i] = sigmoidValue(px[i]) }
+            case .sigmoid: SIMDLoops.sigmoid(px.baseAddress! + r.lowerBound, r.count, into: po.baseAddress! + r.lowerBound)
             }
         }
     }
@@ -34,7 +34,8 @@ private func unaryOp(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
                 case .exp: for i in r { g[i] = g[i] * p[i] }                    // eˣ = y
                 case .log: for i in r { g[i] = g[i] / p[i] }                    // 1/x
                 case .square: for i in r { g[i] = g[i] * 2 * p[i] }             // 2x
-                case .sigmoid: for i in r { g[i] = g[i] * p[i] * (1 - p[i]) }   // σ(1 − σ) = y(1 − y)
+                case .sigmoid:                                                   // σ(1 − σ) = y(1 − y)
+                    SIMDLoops.sigmoidGradient(g.baseAddress! + r.lowerBound, output: p.baseAddress! + r.lowerBound, r.count)
                 }
             }
         }}
@@ -124,11 +125,4 @@ private func forMaskBytes(_ n: Int, _ body: (_ first: Int, _ count: Int, _ byte:
         let first = bytes.lowerBound * 8
         body(first, Swift.min(n, bytes.upperBound * 8) - first, bytes.lowerBound)
     }
-}
-
-/// The logistic function. For very negative x, e⁻ˣ overflows to +∞ and the result is
-/// exactly 0, never NaN, so no branch is needed.
-@inline(__always)
-func sigmoidValue(_ x: Float) -> Float {
-    1 / (1 + Foundation.exp(-x))
 }
