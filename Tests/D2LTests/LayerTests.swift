@@ -39,6 +39,35 @@ extension CoreTests {
             #expect(adaptiveAvgPool2d(row, outSize: (1, 3)).data == [1.5, 3, 4.5])
         }
 
+        /// Average pooling against a plain sum over each window, in the same order, values and
+        /// gradients bit for bit: the 2×2 stride-2 path (`AveragePool2x2`, eight outputs at once)
+        /// on maps whose outputs fill whole blocks, leave a tail, or drop an odd last row and
+        /// column, and the general loop next to it.
+        @Test func averagePoolingMatchesAPlainSum() {
+            var g = SeededGenerator(seed: 23)
+            for ((k, stride), (h, w)) in [(2, 2), (3, 2), (2, 1)].flatMap({ cfg in [(9, 41), (28, 28), (10, 10), (4, 32)].map { (cfg, $0) } }) {
+                let (n, c) = (2, 3)
+                let x = Tensor(shape: [n, c, h, w], data: (0..<(n * c * h * w)).map { _ in g.uniform(-2, 2) }, requiresGrad: true)
+                let cfg = PoolConfig(kernel: (k, k), stride: (stride, stride))
+                let y = avgPool2d(x, cfg)
+                let (oh, ow) = cfg.outSize(h, w)
+                let seed = (0..<y.count).map { _ in g.uniform(-1, 1) }
+                var values = [Float](), gradient = [Float](repeating: 0, count: x.count)
+                for plane in 0..<(n * c) { for oy in 0..<oh { for ox in 0..<ow {
+                    var s: Float = 0
+                    for u in 0..<k { for v in 0..<k { s += x.data[(plane * h + oy * stride + u) * w + ox * stride + v] } }
+                    values.append(s * (1 / Float(k * k)))
+                    let share = seed[(plane * oh + oy) * ow + ox] * (1 / Float(k * k))
+                    for u in 0..<k { for v in 0..<k { gradient[(plane * h + oy * stride + u) * w + ox * stride + v] += share } }
+                }}}
+                y.backward(seed: seed)
+                let label = "k \(k) stride \(stride) on \(h)×\(w)"
+                #expect(y.shape == [n, c, oh, ow], "\(label)")
+                #expect(zip(y.data, values).filter { $0.bitPattern != $1.bitPattern }.count == 0, "\(label)")
+                #expect(zip(x.grad!, gradient).filter { $0.bitPattern != $1.bitPattern }.count == 0, "\(label)")
+            }
+        }
+
         /// Max pooling against a plain search for the first maximum of every window (the first
         /// NaN, if there is one), values and routed gradients, with many ties (values from a
         /// handful of integers), overlapping windows, strides and padding. The maps are wide

@@ -233,9 +233,11 @@ public func avgPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
     }
     var y = [Float](repeating: 0, count: n * c * oh * ow)
     let unpadded = cfg.padding == (0, 0)
+    let pairs = unpadded && cfg.kernel == (2, 2) && cfg.stride == (2, 2)   // AveragePool2x2
     x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
         forEachPlane(n * c) { plane in
             let src = px.baseAddress! + plane * h * w
+            if pairs { return AveragePool2x2.forward(src, width: w, into: py.baseAddress! + plane * oh * ow, oh: oh, ow: ow) }
             if unpadded {   // every window lies inside the image: no clipping needed
                 let (kh, kw, sh, sw) = (cfg.kernel.0, cfg.kernel.1, cfg.stride.0, cfg.stride.1)
                 for oy in 0..<oh { for ox in 0..<ow {
@@ -257,13 +259,17 @@ public func avgPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
     let dx = x.gradTarget
     return Tensor.result(shape: [n, c, oh, ow], data: y, inputs: [x]) { node in
         let g = node.grad!
-        dx!.withGradBuffer { gx in
+        dx!.withGradBuffer { gx in g.withUnsafeBufferPointer { pg in
             forEachPlane(n * c) { plane in
+                if pairs {
+                    return AveragePool2x2.backward(pg.baseAddress! + plane * oh * ow, oh: oh, ow: ow,
+                                                   addingInto: gx.baseAddress! + plane * h * w, width: w)
+                }
                 if unpadded {
                     let (kh, kw, sh, sw) = (cfg.kernel.0, cfg.kernel.1, cfg.stride.0, cfg.stride.1)
                     let dst = gx.baseAddress! + plane * h * w
                     for oy in 0..<oh { for ox in 0..<ow {
-                        let v = g[(plane * oh + oy) * ow + ox] * scale
+                        let v = pg[(plane * oh + oy) * ow + ox] * scale
                         let corner = dst + oy * sh * w + ox * sw
                         for u in 0..<kh { for t in 0..<kw { corner[u * w + t] += v } }
                     }}
@@ -271,11 +277,11 @@ public func avgPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
                 }
                 for oy in 0..<oh { for ox in 0..<ow {
                     let (y0, y1, x0, x1) = window(oy, ox)
-                    let v = g[(plane * oh + oy) * ow + ox] * scale
+                    let v = pg[(plane * oh + oy) * ow + ox] * scale
                     for iy in y0..<y1 { for ix in x0..<x1 { gx[plane * h * w + iy * w + ix] += v } }
                 }}
             }
-        }
+        }}
     }
 }
 
