@@ -42,6 +42,8 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         // glibc's malloc.h and stdio.h (mallopt, setvbuf), part of libc6-dev.
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+        // The FMA peak probe that `Benchmarks` reports next to sgemm (header-only C).
+        .systemLibrary(name: "CPeak", path: "Sources/CPeak"),
 
         // The shared minimal core: tensors, autograd, kernels, layers, data, training, imaging, CLI.
         .target(
@@ -57,7 +59,7 @@ let package = Package(
 
         // `swift run -c release Benchmarks`: speed of every chapter model on synthetic data.
         .executableTarget(name: "Benchmarks", dependencies: [
-            "D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "D2L", "Models", "CPeak", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "D2LTests", dependencies: ["D2L", "Models", "CZlib"]),
         .testTarget(name: "ChapterTests",

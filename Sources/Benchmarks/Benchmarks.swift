@@ -40,6 +40,9 @@ struct Benchmarks: ParsableCommand {
     var json = false
 
     func run() throws {
+        #if DEBUG
+        print("warning: debug build. The numbers below undersell the code: `swift run -c release Benchmarks` measures it.")
+        #endif
         Parallel.configure(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         Winograd.enabled = !noWinograd
         if let conv {
@@ -50,10 +53,15 @@ struct Benchmarks: ParsableCommand {
         for n in names where ModelCatalog.entry(n) == nil {
             throw ValidationError("unknown model '\(n)'; choose from \(ModelCatalog.names.joined(separator: ", "))")
         }
-        let ceiling = measureSgemm()
+        let ceiling = measureSgemm(), peak = measureFMAPeak()
         var rows: [[String: JSONValue]] = []
         if !json {
-            print("OpenBLAS \(BLASInfo.coreName), \(Parallel.threads) threads; sgemm 1024³ with the same threads: \(String(format: "%.1f", ceiling)) GFLOP/s\n")
+            print("OpenBLAS \(BLASInfo.coreName), \(Parallel.threads) threads; sgemm 1024³ with the same threads: \(String(format: "%.1f", ceiling)) GFLOP/s")
+            if let peak {
+                print("FMA peak of the same threads (independent 8-lane fused multiply-adds): \(String(format: "%.1f", peak)) GFLOP/s; sgemm reaches \(Int((100 * ceiling / peak).rounded()))% of it\n")
+            } else {
+                print("FMA peak: not measured (this CPU lacks AVX2 + FMA)\n")
+            }
             print("model              input/batch   train img/s   infer img/s   fwd MFLOP/img   train GFLOP/s   peak RSS      saved   estimate")
         }
         for name in names {
@@ -66,7 +74,8 @@ struct Benchmarks: ParsableCommand {
             rows.append(["model": .string(name), "input": .number(Double(e.input)), "batch": .number(Double(batch)),
                          "train_images_per_sec": .number(r.train), "infer_images_per_sec": .number(r.infer),
                          "forward_flops_per_image": .number(Double(r.flops)), "train_gflops": .number(trainGflops),
-                         "sgemm_gflops": .number(ceiling), "peak_rss_bytes": .number(Double(peakRSS())),
+                         "sgemm_gflops": .number(ceiling), "fma_peak_gflops": peak.map(JSONValue.number) ?? .null,
+                         "peak_rss_bytes": .number(Double(peakRSS())),
                          "threads": .number(Double(Parallel.threads)), "estimated_training_bytes": .number(Double(r.estimate)),
                          "saved_for_backward_bytes": .number(Double(r.saved))])
             if !json {
@@ -118,26 +127,6 @@ struct Benchmarks: ParsableCommand {
         try GradMode.withoutGrad { for _ in 0..<steps { _ = try net(x) } }
         let infer = Double(batch * steps) / (ContinuousClock.now - t1).seconds
         return (train, infer, summary.totalFlops, MemoryEstimate.trainingBytes(summary, batch: batch), saved)
-    }
-
-    /// GFLOP/s of 1024³ sgemm: one product per worker thread at once, as the kernels run.
-    func measureSgemm() -> Double {
-        let n = 1024, workers = Parallel.threads, reps = 4
-        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
-        let cs = Workspace.buffersForBenchmark(workers: workers, count: n * n)
-        func run() {
-            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-                Parallel.run(workers) { w in
-                    for _ in 0..<reps {
-                        sgemm(m: n, n: n, k: n, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, c: cs[w], ldc: n)
-                    }
-                }
-            }}
-        }
-        run()
-        let t = ContinuousClock.now
-        run()
-        return 2 * Double(n * n * n) * Double(reps * workers) / (ContinuousClock.now - t).seconds / 1e9
     }
 }
 
