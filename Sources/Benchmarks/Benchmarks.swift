@@ -33,7 +33,7 @@ struct Benchmarks: ParsableCommand {
     @Option(help: "Rounds of each algorithm for --conv.")
     var rounds = 21
 
-    @Flag(help: "Run stride-1 3×3 convolutions through im2col instead of Winograd (for A/B comparisons).")
+    @Flag(help: "Run stride-1 3×3 and 5×5 convolutions through im2col instead of Winograd (for A/B comparisons).")
     var noWinograd = false
 
     @Flag(help: "Print one JSON array instead of a table.")

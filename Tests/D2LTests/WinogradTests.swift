@@ -49,6 +49,8 @@ extension CoreTests {
             Case(n: 8, c: 32, h: 18, w: 18, k: 32, kernel: 3, pad: 0),   // no padding
             Case(n: 22, c: 32, h: 6, w: 6, k: 32, kernel: 3, pad: 1),    // the smallest map: F(2,3)
             Case(n: 37, c: 32, h: 10, w: 10, k: 32, kernel: 3, pad: 1),  // several chunks per worker
+            Case(n: 4, c: 24, h: 26, w: 26, k: 40, kernel: 5, pad: 2),   // F(3,5): AlexNet's and NiN's 5×5 layer
+            Case(n: 10, c: 48, h: 12, w: 17, k: 48, kernel: 5, pad: 0),  // F(3,5), unpadded, overhanging tiles
         ]
 
         @Test func casesTakeTheWinogradPath() {
@@ -69,7 +71,7 @@ extension CoreTests {
             }
             #expect(plan(64, 24, 64)?.m == 4)                      // ResNet at 96 px: F(4×4, 3×3)
             #expect(plan(64, 6, 64)?.m == 2)                       // 6×6: nine 2×2 tiles waste less than four 4×4
-            #expect(plan(96, 7, 256, kernel: 5, pad: 2) == nil)    // NiN's 5×5 at 67 px: no faster
+            #expect(plan(96, 26, 256, kernel: 5, pad: 2)?.m == 3)  // AlexNet's and NiN's 5×5 at 224 px: F(3×3, 5×5)
             #expect(plan(256, 3, 384) == nil)                      // 3×3 map: slower than im2col
             #expect(plan(64, 24, 64, stride: 2) == nil)
             #expect(plan(64, 24, 64, groups: 2) == nil)
@@ -133,7 +135,8 @@ extension CoreTests {
         }
 
         @Test(arguments: [Case(n: 11, c: 32, h: 8, w: 12, k: 32, kernel: 3, pad: 1),
-                          Case(n: 16, c: 32, h: 10, w: 10, k: 32, kernel: 3, pad: 0)])
+                          Case(n: 16, c: 32, h: 10, w: 10, k: 32, kernel: 3, pad: 0),
+                          Case(n: 6, c: 8, h: 12, w: 11, k: 96, kernel: 5, pad: 2)])
         func gradientsMatchFiniteDifferences(_ t: Case) throws {
             let x = randomTensor([t.n, t.c, t.h, t.w], seed: 41)
             let w = randomTensor([t.k, t.c, t.kernel, t.kernel], seed: 42)

@@ -1,9 +1,9 @@
-/// Stride-1 3×3 convolutions by Winograd's minimal filtering F(m×m, r×r), forward and
+/// Stride-1 3×3 and 5×5 convolutions by Winograd's minimal filtering F(m×m, r×r), forward and
 /// backward, with every step a GEMM: the products in the transformed domain as one GEMM per
 /// tile position, and the transforms as products with Kronecker matrices.
 ///
 /// Shapes as `conv2d`: x (N, C, H, W), weight (K, C, r, r), y (N, K, OH, OW), groups 1; the
-/// code is written for any F(m×m, r×r), and `WinogradPlan.choose` picks r = 3 only.
+/// code is written for any F(m×m, r×r), and `WinogradPlan.choose` picks r = 3 and r = 5.
 /// The output is cut into m×m tiles (tilesH × tilesW per image, the last ones overhanging);
 /// tile t reads the α×α input patch D_t starting at (ty·m − ph, tx·m − pw), zeros outside.
 /// With U = G·W[k,c]·Gᵀ and V = Bᵀ·D_t[c]·B (both α×α), every position ξ of the α×α grid is
@@ -37,18 +37,22 @@ struct WinogradPlan {
     var channels: Int { geometry.channels }
     var maxTiles: Int { imagesPerChunk * tilesPerImage }
 
-    /// F(4×4, 3×3) or F(2×2, 3×3), whichever needs fewer products, or nil when im2col is the
-    /// better choice: strided, grouped or other than 3×3 kernels, few channels (the transforms
-    /// then cost more than they save), maps under 6×6 (the overhanging tiles waste what the
-    /// algorithm saves), or too few tiles per worker for wide GEMMs.
+    /// For 3×3 kernels F(4×4, 3×3) or F(2×2, 3×3), for 5×5 kernels F(3×3, 5×5) or F(2×2, 5×5),
+    /// whichever needs fewer products by the cost model below, or nil when im2col is the better
+    /// choice: strided, grouped or other kernels, few channels (the transforms then cost more
+    /// than they save), maps under 6×6 (the overhanging tiles waste what the algorithm saves),
+    /// or too few tiles per worker for wide GEMMs.
     ///
     /// Measured here (`Benchmarks --conv`, forward + backward, against im2col): 0.68–0.82× the
-    /// time for 3×3 layers of 6×6 to 24×24 maps with 64–256 channels; 1.13× on 3×3 maps; and
-    /// about 1.0× for NiN's 5×5 layer on 7×7 maps with F(3×3, 5×5), so 5×5 kernels stay on im2col.
+    /// time for 3×3 layers of 6×6 to 24×24 maps with 64–256 channels; 1.13× on 3×3 maps (not
+    /// chosen). For 5×5: 0.57× for AlexNet's and NiN's 96→256 layer on 26×26 maps (their 224 px
+    /// input), 0.58× on 12×12, 0.91× on 7×7; GoogLeNet's 5×5 branches 0.60× (32→96, 12×12),
+    /// 0.75× and 0.88× (24→64 and 16→48, 6×6).
     static func choose(_ g: ConvGeometry, outChannels: Int, groups: Int, imagesPerWorker: Int) -> WinogradPlan? {
-        guard Winograd.enabled, groups == 1, g.strideH == 1, g.strideW == 1, g.kernelH == 3, g.kernelW == 3,
+        guard Winograd.enabled, groups == 1, g.strideH == 1, g.strideW == 1, g.kernelH == g.kernelW,
+              g.kernelH == 3 || g.kernelH == 5,
               g.channels >= 8, outChannels >= 16, g.outH >= 6, g.outW >= 6 else { return nil }
-        let tileSizes = [2, 4]
+        let tileSizes = g.kernelH == 3 ? [2, 4] : [2, 3]
         // Multiply-adds per image of forward pass, all of them in GEMMs: im2col's C·K per live
         // tap and output pixel, against Winograd's products per tile (the transformed-domain
         // product, the input and output transforms) and the filter transform, which is done
@@ -84,7 +88,7 @@ struct WinogradPlan {
 /// 0.92× the im2col time where 64 gave 0.65–0.71×), wide enough for the GEMMs.
 let targetTiles = 64
 
-/// Whether stride-1 3×3 convolutions may use Winograd (tests and the benchmark compare).
+/// Whether stride-1 3×3 and 5×5 convolutions may use Winograd (tests and the benchmark compare).
 public enum Winograd {
     nonisolated(unsafe) public static var enabled = true
 
