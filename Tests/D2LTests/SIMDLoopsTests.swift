@@ -68,13 +68,15 @@ extension CoreTests {
             let (mu, r, c, a, b): (Float, Float, Float, Float, Float) = (0.2, 1.7, 0.9, 0.05, -0.3)
             var y = [Float](repeating: .nan, count: n), dx = start, dxSet = start, dxInPlace = g, gx = g, sum = start
             // Zeroing the first n of n + 1 values leaves the last one alone.
-            var zeroed = start + [7], copied = start + [7]
+            var zeroed = start + [7], copied = start + [7], filled = start + [7]
             x.withUnsafeBufferPointer { px in g.withUnsafeBufferPointer { pg in
             y.withUnsafeMutableBufferPointer { py in dx.withUnsafeMutableBufferPointer { pdx in
             gx.withUnsafeMutableBufferPointer { pgx in sum.withUnsafeMutableBufferPointer { ps in
             dxSet.withUnsafeMutableBufferPointer { pds in dxInPlace.withUnsafeMutableBufferPointer { pdi in
             zeroed.withUnsafeMutableBufferPointer { pz in copied.withUnsafeMutableBufferPointer { pc in
+            filled.withUnsafeMutableBufferPointer { pf in
                 SIMDLoops.zero(pz.baseAddress!, n)
+                SIMDLoops.fill(pf.baseAddress!, n, with: 2.5)
                 SIMDLoops.copy(pc.baseAddress!, px.baseAddress ?? UnsafePointer(bitPattern: 16)!, n)
                 guard n > 0 else { return }
                 SIMDLoops.add(ps.baseAddress!, pg.baseAddress!, n)
@@ -86,9 +88,10 @@ extension CoreTests {
                 SIMDLoops.batchNormGradient(into: pdi.baseAddress!, pdi.baseAddress!, px.baseAddress!, n,
                                             mean: mu, rstd: r, scale: c, a: a, b: b, accumulate: false)
                 SIMDLoops.mask(pgx.baseAddress!, n, by: reluMask(x))
-            }}}}}}}}}}
+            }}}}}}}}}}}
             #expect(zeroed == [Float](repeating: 0, count: n) + [7])
             #expect(copied == x + [7])
+            #expect(filled == [Float](repeating: 2.5, count: n) + [7])
             for j in 0..<n {
                 #expect(Swift.abs(y[j] - (x[j] * 1.5 - 0.25)) < 1e-6)
                 let value = c * (g[j] - a - (x[j] - mu) * r * b)

@@ -82,17 +82,18 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
                 }
                 // With one image the (K, P) block is y[n] itself.
                 let out = imgs == 1 ? ys + n0 * k * p : block
+                // With a bias, C starts as the bias and the GEMMs add onto it (β = 1): OpenBLAS
+                // then skips its pass that zeroes C, and no second pass adds the bias.
+                if let bs { for kk in 0..<k { SIMDLoops.fill(out + kk * cols, cols, with: bs[kk]) } }
                 for gi in 0..<groups {
                     sgemm(m: plan.kPerGroup, n: cols, k: plan.patchPerGroup,
                           a: ws + gi * plan.kPerGroup * plan.patchPerGroup, lda: plan.patchPerGroup,
                           b: colPtr + gi * plan.patchPerGroup * cols, ldb: cols,
-                          c: out + gi * plan.kPerGroup * cols, ldc: cols)
+                          beta: bs == nil ? 0 : 1, c: out + gi * plan.kPerGroup * cols, ldc: cols)
                 }
-                for img in 0..<imgs {
-                    for kk in 0..<k {
-                        let dst = ys + ((n0 + img) * k + kk) * p
-                        if imgs > 1 { SIMDLoops.copy(dst, block + kk * cols + img * p, p) }
-                        if let bs { let b = bs[kk]; for q in 0..<p { dst[q] += b } }
+                if imgs > 1 {
+                    for img in 0..<imgs {
+                        for kk in 0..<k { SIMDLoops.copy(ys + ((n0 + img) * k + kk) * p, block + kk * cols + img * p, p) }
                     }
                 }
                 n0 += imgs

@@ -52,6 +52,15 @@ enum SIMDLoops {
         while j < n { p[j] = 0; j &+= 1 }
     }
 
+    /// p[j] = v for j < n (a convolution's bias, as the GEMM's starting C).
+    @inline(__always)
+    static func fill(_ p: UnsafeMutablePointer<Float>, _ n: Int, with v: Float) {
+        let raw = UnsafeMutableRawPointer(p), vv = SIMD8<Float>(repeating: v)
+        var j = 0
+        while j &+ 8 <= n { raw.storeBytes(of: vv, toByteOffset: j &* 4, as: SIMD8<Float>.self); j &+= 8 }
+        while j < n { p[j] = v; j &+= 1 }
+    }
+
     /// Σ (p[j] − μ)² for j < n.
     @inline(__always)
     static func sumOfSquaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, from mu: Float) -> Float {
