@@ -5,6 +5,10 @@
 // the rest of the build targets, and only called when the CPU says it has them.
 #include <stdint.h>
 
+/// Multiply-add chains per call of `d2l_fma_chains`: each iteration does this many 8-lane
+/// FMAs, that is 16 × this many floating-point operations.
+enum { d2l_fma_chain_count = 12 };
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
@@ -21,10 +25,6 @@ static inline int d2l_has_avx2_fma(void) {
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return (b >> 5) & 1;                                                      // AVX2
 }
-
-/// Multiply-add chains per call of `d2l_fma_chains`: each iteration does this many 8-lane
-/// FMAs, that is 16 × this many floating-point operations.
-enum { d2l_fma_chain_count = 12 };
 
 /// `iterations` rounds of 12 independent 8-lane FMAs (a ← a·m + c, every chain starting from
 /// `start` + i/64); returns a value that depends on all of them. The caller passes the numbers at
@@ -54,7 +54,6 @@ static float d2l_fma_chains(long iterations, float start, float multiplier, floa
 }
 #else
 static inline int d2l_has_avx2_fma(void) { return 0; }
-enum { d2l_fma_chain_count = 12 };
 static inline float d2l_fma_chains(long iterations, float start, float multiplier, float addend) {
     (void)iterations; (void)start; (void)multiplier; (void)addend; return 0;
 }

@@ -75,8 +75,7 @@ private struct EightMaxima {
 
 /// `windowMax` for eight neighbouring windows of one output row at once, each lying inside the
 /// plane: `corner` is the first window's top-left value, the others start `stride` (1 or 2)
-/// columns apart. The taps are visited in row-major order and a candidate wins only if it is
-/// strictly greater, so ties keep the first position, as `windowMax`. Returns false, writing
+/// columns apart; the taps go to `EightMaxima` in row-major order. Returns false, writing
 /// nothing, if any candidate is NaN: the caller then takes those windows one at a time.
 /// Reads up to 8 (stride 1) or 16 (stride 2) values from each tap's first column.
 @inline(__always)

@@ -45,14 +45,9 @@ enum SIMDLoops {
     /// stores; im2col's zero runs are short and usually empty, where a call to memset per image
     /// and tap measured slower).
     @inline(__always)
-    static func zero(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
-        let raw = UnsafeMutableRawPointer(p)
-        var j = 0
-        while j &+ 8 <= n { raw.storeBytes(of: SIMD8<Float>(), toByteOffset: j &* 4, as: SIMD8<Float>.self); j &+= 8 }
-        while j < n { p[j] = 0; j &+= 1 }
-    }
+    static func zero(_ p: UnsafeMutablePointer<Float>, _ n: Int) { fill(p, n, with: 0) }
 
-    /// p[j] = v for j < n (a convolution's bias, as the GEMM's starting C).
+    /// p[j] = v for j < n, eight at a time (zero runs; a convolution's bias as the GEMM's starting C).
     @inline(__always)
     static func fill(_ p: UnsafeMutablePointer<Float>, _ n: Int, with v: Float) {
         let raw = UnsafeMutableRawPointer(p), vv = SIMD8<Float>(repeating: v)
