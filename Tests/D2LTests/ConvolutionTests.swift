@@ -33,6 +33,7 @@ extension CoreTests {
         static let cases: [Case] = [
             Case(n: 2, c: 3, h: 7, k: 4, kernel: 3, stride: 1, pad: 1, groups: 1),
             Case(n: 2, c: 2, h: 19, k: 3, kernel: 3, stride: 2, pad: 1, groups: 1),   // wide rows: the row-copy path
+            Case(n: 2, c: 3, h: 40, k: 4, kernel: 3, stride: 2, pad: 1, groups: 1),   // stride 2, eight columns at a time
             Case(n: 2, c: 2, h: 12, k: 3, kernel: 3, stride: 1, pad: 1, groups: 1),
             Case(n: 2, c: 2, h: 9, k: 3, kernel: 7, stride: 1, pad: 3, groups: 1),    // stride 1: rows and columns of padding per tap
             Case(n: 3, c: 4, h: 10, k: 4, kernel: 5, stride: 1, pad: 2, groups: 2),   // stride 1, groups
@@ -49,6 +50,8 @@ extension CoreTests {
             Case(n: 40, c: 4, h: 3, k: 6, kernel: 3, stride: 1, pad: 1, groups: 2),   // many images per chunk
             Case(n: 33, c: 6, h: 6, k: 4, kernel: 1, stride: 1, pad: 0, groups: 1),   // pointwise, chunked
             Case(n: 20, c: 4, h: 5, k: 6, kernel: 1, stride: 1, pad: 0, groups: 2),   // pointwise, chunked, groups
+            Case(n: 2, c: 4, h: 34, k: 4, kernel: 1, stride: 2, pad: 0, groups: 2),   // a 1×1 stride-2 shortcut, odd output width
+            Case(n: 2, c: 1, h: 33, k: 3, kernel: 7, stride: 2, pad: 3, groups: 1),   // a 7×7 stride-2 stem
         ]
 
         @Test(arguments: cases, [1, 2])

@@ -88,6 +88,8 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
                         if g.strideW == 1 {
                             // Rows are short (often < 64 floats): a plain loop beats memmove's call.
                             for ox in oxLo..<oxHi { dst[ox] = src[ox] }
+                        } else if g.strideW == 2 {
+                            copyEveryOther(dst, from: src, oxLo..<oxHi, readableEnd: g.width + g.padW - j)
                         } else {
                             for ox in oxLo..<oxHi { dst[ox] = src[ox * g.strideW] }
                         }
@@ -98,6 +100,22 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
             }
         }
     }
+}
+
+/// dst[ox] = src[2·ox] for ox in `range`, eight at a time from 16 consecutive floats (the even
+/// lanes), where those 16 lie before `readableEnd` (the end of the input row, counted from
+/// `src`); the rest one at a time. For the stride-2 convolutions (stems, ResNet's and RegNet's
+/// down-sampling blocks and their 1×1 shortcuts).
+@inline(__always)
+private func copyEveryOther(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, _ range: Range<Int>, readableEnd: Int) {
+    var ox = range.lowerBound
+    let raw = UnsafeMutableRawPointer(dst), from = UnsafeRawPointer(src)
+    while ox &+ 8 <= range.upperBound && 2 &* ox &+ 16 <= readableEnd {
+        raw.storeBytes(of: from.loadUnaligned(fromByteOffset: 8 &* ox, as: SIMD16<Float>.self).evenHalf,
+                       toByteOffset: 4 &* ox, as: SIMD8<Float>.self)
+        ox &+= 8
+    }
+    while ox < range.upperBound { dst[ox] = src[2 &* ox]; ox &+= 1 }
 }
 
 /// The lowering of a 1×1 convolution over several images: row c of the column matrix is
