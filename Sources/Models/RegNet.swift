@@ -44,8 +44,8 @@ public final class ResNeXtBlock: Module {
 
     public override func forward(_ x: consuming Tensor) throws -> Tensor {
         let input = x   // used twice: by conv1 and by the shortcut
-        var y = try call(bn1, named: "bn1", try call(conv1, named: "conv1", input)).relu()
-        y = try call(bn2, named: "bn2", try call(conv2, named: "conv2", y)).relu()
+        var y = try call(bn1, named: "bn1", try call(conv1, named: "conv1", input), thenReLU: true)
+        y = try call(bn2, named: "bn2", try call(conv2, named: "conv2", y), thenReLU: true)
         y = try call(bn3, named: "bn3", try call(conv3, named: "conv3", y))
         var shortcut = input
         if let conv4, let bn4 { shortcut = try call(bn4, named: "bn4", try call(conv4, named: "conv4", input)) }

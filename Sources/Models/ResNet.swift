@@ -29,7 +29,7 @@ public final class Residual: Module {
 
     public override func forward(_ x: consuming Tensor) throws -> Tensor {
         let input = x   // used twice: by conv1 and by the shortcut
-        var y = try call(bn1, named: "bn1", try call(conv1, named: "conv1", input)).relu()
+        var y = try call(bn1, named: "bn1", try call(conv1, named: "conv1", input), thenReLU: true)
         y = try call(bn2, named: "bn2", try call(conv2, named: "conv2", y))
         let shortcut = try conv3.map { try call($0, named: "conv3", input) } ?? input
         return try residualAdd(y, shortcut, typeName).relu()

@@ -7,9 +7,11 @@ extension CoreTests {
     /// place: the memory side of autograd, with the values it must still get right.
     @Suite struct AutogradMemoryTests {
         /// conv → BN → ReLU → max pool → flatten → linear → cross-entropy keeps exactly what
-        /// each backward reads: the conv's input, BN's input, ReLU's bit mask, the pool's winning
-        /// positions (a byte each), the linear layer's input (the pooled map, shared with the
-        /// flatten) and the softmax. BN's output and the ReLU's output are not kept.
+        /// each backward reads: the conv's input, BN's input, the pool's winning positions (a
+        /// byte each), the linear layer's input (the pooled map, shared with the flatten) and the
+        /// softmax. BN's output and the ReLU's output are not kept, and neither is a ReLU mask:
+        /// `Sequential` runs BN and ReLU as one op, whose backward finds the mask again from BN's
+        /// input. Run apart, the ReLU keeps one bit per value.
         @Test func savedForBackwardIsWhatBackwardReads() throws {
             Random.seed(3)
             let net = Sequential([Conv2d(outChannels: 4, kernel: 3, padding: 1), BatchNorm(), ReLU(),
@@ -22,12 +24,15 @@ extension CoreTests {
                 + 2 * 4 * 8 * 8              // BN input (the conv's output)
                 + 2 * 4 * 4 * 4              // linear input (pooled, flattened)
                 + 2 * 10                     // softmax probabilities
-            let maskBytes = (2 * 4 * 8 * 8 + 7) / 8
             let winnerBytes = 2 * 4 * 4 * 4
-            #expect(loss.bytesSavedForBackward == floats * 4 + maskBytes + winnerBytes)
+            #expect(loss.bytesSavedForBackward == floats * 4 + winnerBytes)
             loss.backward()
             #expect(loss.bytesSavedForBackward == 0)
             #expect(net.parameters.allSatisfy { $0.grad != nil })
+
+            let apart = try net.layers[2](try net.layers[1](try net.layers[0](x)))
+            let maskBytes = (2 * 4 * 8 * 8 + 7) / 8
+            #expect(apart.bytesSavedForBackward == (2 * 1 * 8 * 8 + 2 * 4 * 8 * 8) * 4 + maskBytes)
         }
 
         /// Dropout multiplies by a mask; the product keeps the mask for the input's gradient,

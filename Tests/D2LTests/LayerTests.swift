@@ -148,6 +148,72 @@ extension CoreTests {
             }
         }
 
+        /// batchNorm(relu: true) against batchNorm(…).relu(), bit for bit: values, running
+        /// statistics, the recomputed output, and the gradients of x, γ and β, both when x's
+        /// gradient starts empty and when it is added to (a second backward pass).
+        @Test(arguments: [true, false])
+        func batchNormReLUMatchesTheComposedPair(training: Bool) throws {
+            // 5×5 rows take the SIMD loops and their scalar tails; γ of both signs.
+            for shape in [[4, 3, 5, 5], [3, 4, 8, 8], [16, 5]] {
+                let c = shape[1]
+                func run(fused: Bool) -> (y: [Float], again: [Float], grads: [[Float]], stats: [Float]) {
+                    let x = randomTensor(shape, seed: 21, -2, 3)
+                    let gamma = randomTensor([c], seed: 22, -1.5, 1.5), beta = randomTensor([c], seed: 23)
+                    let state = BatchNormState(runningMean: randomTensor([c], seed: 24, requiresGrad: false),
+                                               runningVar: randomTensor([c], seed: 25, 0.5, 2, requiresGrad: false))
+                    var y: [Float] = [], again: [Float] = []
+                    for _ in 0..<2 {
+                        let out = fused ? batchNorm(x, gamma: gamma, beta: beta, state: state, training: training, relu: true)
+                                        : batchNorm(x, gamma: gamma, beta: beta, state: state, training: training).relu()
+                        y = out.data
+                        again = out.recompute?() ?? []
+                        var g = SeededGenerator(seed: 26)
+                        out.backward(seed: (0..<out.count).map { _ in g.uniform(-1, 1) })
+                    }
+                    return (y, again, [x.grad!, gamma.grad!, beta.grad!], state.runningMean.data + state.runningVar.data)
+                }
+                let composed = run(fused: false), fused = run(fused: true)
+                #expect(maxAbsDiff(fused.y, composed.y) == 0, "\(shape)")
+                #expect(fused.y.contains(0) && fused.y.contains { $0 > 0 }, "both sides of the ReLU are exercised")
+                #expect(maxAbsDiff(fused.again, fused.y) == 0, "the recomputed output is the output")
+                #expect(fused.stats == composed.stats)
+                for (which, (a, b)) in zip(fused.grads, composed.grads).enumerated() {
+                    #expect(maxAbsDiff(a, b) == 0, "\(shape) gradient \(which)")
+                }
+            }
+        }
+
+        @Test(arguments: [true, false])
+        func batchNormReLUGradients(training: Bool) throws {
+            let x = randomTensor([5, 3, 4, 3], seed: 27, -2, 3)
+            let gamma = randomTensor([3], seed: 28, 0.5, 1.5), beta = randomTensor([3], seed: 29)
+            let state = BatchNormState(runningMean: randomTensor([3], seed: 30, requiresGrad: false),
+                                       runningVar: randomTensor([3], seed: 31, 0.5, 2, requiresGrad: false))
+            try checkGradients([x, gamma, beta], eps: 1e-2, rtol: 3e-2, atol: 3e-3, skipKinks: true) {
+                let (m, v) = (state.runningMean.data, state.runningVar.data)
+                defer { state.runningMean.data = m; state.runningVar.data = v }
+                return batchNorm(x, gamma: gamma, beta: beta, state: state, training: training, relu: true)
+            }
+        }
+
+        /// `Sequential` runs a BatchNorm followed by a ReLU as one op (one graph node with batch
+        /// norm's inputs and no ReLU mask), with the composed pair's values and gradients.
+        @Test func sequentialFusesBatchNormAndReLU() throws {
+            let x1 = randomTensor([4, 3, 6, 6], seed: 32, -2, 3), x2 = randomTensor([4, 3, 6, 6], seed: 32, -2, 3)
+            let fusedNet = Sequential(BatchNorm(), ReLU())
+            let bn = BatchNorm()
+            let y1 = try fusedNet(x1), y2 = try bn(x2).relu()
+            #expect(y1.node.parents.count == 3 && y1.node.savedCodes.isEmpty)
+            #expect(y2.node.parents.count == 1 && !y2.node.savedCodes.isEmpty)
+            #expect(maxAbsDiff(y1.data, y2.data) == 0)
+            let w = randomTensor([y1.count], seed: 33, requiresGrad: false).data
+            y1.backward(seed: w); y2.backward(seed: w)
+            #expect(maxAbsDiff(x1.grad!, x2.grad!) == 0)
+            let fusedBN = fusedNet.layers[0] as! BatchNorm
+            #expect(fusedBN.gamma!.grad! == bn.gamma!.grad! && fusedBN.beta!.grad! == bn.beta!.grad!)
+            #expect(fusedBN.runningVar!.data == bn.runningVar!.data && fusedBN.numBatchesTracked == 1)
+        }
+
         @Test func fusedBatchNormStatistics() throws {
             let bn = BatchNorm()
             let x = randomTensor([4, 2, 3, 3], seed: 11, 1, 5, requiresGrad: false)

@@ -9,6 +9,11 @@
 ///   ∂x = γ/(m·√(σ²+ε)) · (m·∂y − Σ∂y − x̂·Σ∂y·x̂).
 /// Eval mode normalises with the running statistics instead; then ∂x = γ·∂y/√(running_var + ε).
 ///
+/// With `relu`, the output is max(y, 0): the ReLU that follows batch norm in ResNet, DenseNet
+/// and RegNet, in the same pass over the values, and in backward ∂y counts only where y > 0,
+/// inside batch norm's own two passes (y recomputed from the kept x, so no mask is stored).
+/// Bit for bit the same values and gradients as `batchNorm(…).relu()`, one pass fewer each way.
+///
 /// The output records how to compute it again (`Tensor.recompute`) from the input that its
 /// backward keeps anyway: y = scale·x + shift per channel, bit for bit as in the forward pass.
 public struct BatchNormState {
@@ -21,7 +26,8 @@ public struct BatchNormState {
     }
 }
 
-public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: Bool) -> Tensor {
+public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: Bool,
+                      relu: Bool = false) -> Tensor {
     precondition(x.rank == 2 || x.rank == 4, "batchNorm: needs (N, C) or (N, C, H, W), got \(x.shape.shapeDescription)")
     let n = x.shape[0], c = x.shape[1], hw = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
     let m = n * hw
@@ -61,7 +67,7 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                 ps[ch] = pg[ch] * pr[ch]
                 pt[ch] = pb[ch] - pm[ch] * ps[ch]
                 affineChannels(px.baseAddress!, into: py.baseAddress!, channels: ch..<(ch + 1), batch: n, channelCount: c,
-                               valuesPerRow: hw, scales: ps.baseAddress!, shifts: pt.baseAddress!)
+                               valuesPerRow: hw, scales: ps.baseAddress!, shifts: pt.baseAddress!, relu: relu)
             }
         }
     }}}}}}}}}}
@@ -79,11 +85,12 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                 Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
                     for ch in channels {
                         let mu = mean[ch], r = rstd[ch]
+                        let gate = relu ? SIMDLoops.ReLUGate(scale: scales[ch], shift: shifts[ch]) : nil
                         var sumDy = 0.0, sumDyXhat = 0.0
                         for i in 0..<n {
                             let base = (i * c + ch) * hw
                             let (rowDy, rowDyCentered) = SIMDLoops.sumAndCenteredDot(
-                                pdy + base, px.baseAddress! + base, hw, mean: mu)
+                                pdy + base, px.baseAddress! + base, hw, mean: mu, gate: gate)
                             sumDy += Double(rowDy); sumDyXhat += Double(rowDyCentered * r)
                         }
                         dg[ch] = Float(sumDyXhat); db[ch] = Float(sumDy)
@@ -94,7 +101,8 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
                         for i in 0..<n {
                             let base = (i * c + ch) * hw
                             SIMDLoops.batchNormGradient(into: dx + base, pdy + base, px.baseAddress! + base, hw,
-                                                        mean: mu, rstd: r, scale: gr, a: a, b: b, accumulate: accumulate)
+                                                        mean: mu, rstd: r, scale: gr, a: a, b: b, gate: gate,
+                                                        accumulate: accumulate)
                         }
                     }
                 }
@@ -121,7 +129,7 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
             scales.withUnsafeBufferPointer { ps in shifts.withUnsafeBufferPointer { pt in
                 Parallel.forRanges(c, minPerWorker: channelsPerWorker) { channels in
                     affineChannels(px.baseAddress!, into: py.baseAddress!, channels: channels, batch: n, channelCount: c,
-                                   valuesPerRow: hw, scales: ps.baseAddress!, shifts: pt.baseAddress!)
+                                   valuesPerRow: hw, scales: ps.baseAddress!, shifts: pt.baseAddress!, relu: relu)
                 }
             }}}}
             return again
@@ -130,15 +138,19 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNorm
     return out
 }
 
-/// y = scales[ch]·x + shifts[ch] for every value of the given channels of an (N, C, …) array
-/// with `valuesPerRow` values per (n, c) row.
+/// y = scales[ch]·x + shifts[ch] (then max(y, 0) with `relu`) for every value of the given
+/// channels of an (N, C, …) array with `valuesPerRow` values per (n, c) row.
 private func affineChannels(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, channels: Range<Int>,
                             batch n: Int, channelCount c: Int, valuesPerRow hw: Int,
-                            scales: UnsafePointer<Float>, shifts: UnsafePointer<Float>) {
+                            scales: UnsafePointer<Float>, shifts: UnsafePointer<Float>, relu: Bool) {
     for ch in channels {
         for i in 0..<n {
             let base = (i * c + ch) * hw
-            SIMDLoops.affine(x + base, hw, scale: scales[ch], shift: shifts[ch], into: y + base)
+            if relu {
+                SIMDLoops.affineReLU(x + base, hw, scale: scales[ch], shift: shifts[ch], into: y + base)
+            } else {
+                SIMDLoops.affine(x + base, hw, scale: scales[ch], shift: shifts[ch], into: y + base)
+            }
         }
     }
 }

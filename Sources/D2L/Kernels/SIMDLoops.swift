@@ -73,22 +73,38 @@ enum SIMDLoops {
         return s
     }
 
-    /// (Σ g[j], Σ g[j]·(x[j] − μ)) for j < n: batch norm's backward reductions.
+    /// (Σ g[j], Σ g[j]·(x[j] − μ)) for j < n: batch norm's backward reductions. With a `gate`
+    /// (the affine y = x·scale + shift that a ReLU followed), g[j] counts only where y[j] > 0:
+    /// the ReLU's backward folded in (`batchNorm(relu: true)`).
     @inline(__always)
     static func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int,
-                                  mean mu: Float) -> (Float, Float) {
+                                  mean mu: Float, gate: ReLUGate? = nil) -> (Float, Float) {
         let rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x), m = SIMD8<Float>(repeating: mu)
         var s = SIMD8<Float>(), d = SIMD8<Float>()
         var j = 0
         while j &+ 8 <= n {
-            let gv = rg.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+            var gv = rg.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
             let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+            if let gate { gv = gate.apply(gv, xv) }
             s += gv; d += gv * (xv - m)
             j &+= 8
         }
         var sum = s.sum(), dot = d.sum()
-        while j < n { sum += g[j]; dot += g[j] * (x[j] - mu); j &+= 1 }
+        while j < n {
+            let gj = gate.map { $0.apply(g[j], x[j]) } ?? g[j]
+            sum += gj; dot += gj * (x[j] - mu); j &+= 1
+        }
         return (sum, dot)
+    }
+
+    /// A ReLU after the affine y = x·scale + shift, seen from its input x: the gradient passes
+    /// where y > 0 (as `relu`'s mask), y computed exactly as `affine` computes it.
+    struct ReLUGate {
+        let scale: Float, shift: Float
+        @inline(__always) func apply(_ g: SIMD8<Float>, _ x: SIMD8<Float>) -> SIMD8<Float> {
+            g.replacing(with: 0, where: .!(x * SIMD8(repeating: scale) + SIMD8(repeating: shift) .> 0))
+        }
+        @inline(__always) func apply(_ g: Float, _ x: Float) -> Float { x * scale + shift > 0 ? g : 0 }
     }
 
     /// dst[k] += src[k] for k < n, four at a time then one at a time (col2im's rows are short:
@@ -119,14 +135,30 @@ enum SIMDLoops {
         while j < n { y[j] = x[j] * a + b; j &+= 1 }
     }
 
+    /// y[j] = max(x[j]·a + b, 0) for j < n: `affine` and `relu` in one pass, each value
+    /// computed as those two compute it (NaN stays NaN).
+    @inline(__always)
+    static func affineReLU(_ x: UnsafePointer<Float>, _ n: Int, scale a: Float, shift b: Float, into y: UnsafeMutablePointer<Float>) {
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+        let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b), zero = SIMD8<Float>()
+        var j = 0
+        while j &+ 8 <= n {
+            let v = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self) * av + bv
+            ry.storeBytes(of: v.replacing(with: zero, where: v .<= zero), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        while j < n { let v = x[j] * a + b; y[j] = v <= 0 ? 0 : v; j &+= 1 }
+    }
+
     /// dx[j] (+)= c·(dy[j] − a − (x[j] − μ)·r·b) for j < n: batch norm's input gradient in
     /// training mode, with c = γ·r, a = mean(∂y), b = mean(∂y·x̂). With a = b = 0 it is the
     /// evaluation-mode gradient γ·r·dy. Adds into dx when `accumulate`, else overwrites it;
-    /// dx may be dy itself (each element is read before it is written).
+    /// dx may be dy itself (each element is read before it is written). With a `gate`, dy[j]
+    /// counts only where the gate passes (see `sumAndCenteredDot`).
     @inline(__always)
     static func batchNormGradient(into dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
                                   _ n: Int, mean mu: Float, rstd r: Float, scale c: Float, a: Float, b: Float,
-                                  accumulate: Bool) {
+                                  gate: ReLUGate? = nil, accumulate: Bool) {
         let rdx = UnsafeMutableRawPointer(dx), rdy = UnsafeRawPointer(dy), rx = UnsafeRawPointer(x)
         let muv = SIMD8<Float>(repeating: mu), rbv = SIMD8<Float>(repeating: r * b)
         let av = SIMD8<Float>(repeating: a), cv = SIMD8<Float>(repeating: c)
@@ -134,14 +166,15 @@ enum SIMDLoops {
         while j &+ 8 <= n {
             let o = j &* 4
             let xv = rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let gv = rdy.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            var gv = rdy.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            if let gate { gv = gate.apply(gv, xv) }
             let value = cv * (gv - av - (xv - muv) * rbv)
             let acc = accumulate ? UnsafeRawPointer(rdx).loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) : SIMD8<Float>()
             rdx.storeBytes(of: accumulate ? acc + value : value, toByteOffset: o, as: SIMD8<Float>.self)
             j &+= 8
         }
         while j < n {
-            let value = c * (dy[j] - a - (x[j] - mu) * r * b)
+            let value = c * ((gate.map { $0.apply(dy[j], x[j]) } ?? dy[j]) - a - (x[j] - mu) * r * b)
             dx[j] = accumulate ? dx[j] + value : value
             j &+= 1
         }

@@ -40,7 +40,14 @@ public final class BatchNorm: Module {
         if name == "num_batches_tracked" { numBatchesTracked = value }
     }
 
-    public override func forward(_ x: consuming Tensor) throws -> Tensor {
+    public override func forward(_ x: consuming Tensor) throws -> Tensor { try normalize(x, thenReLU: false) }
+
+    /// `forward(x).relu()` in one pass each way (`batchNorm(relu: true)`), with the same values
+    /// and gradients. `Sequential` uses it for a `BatchNorm` followed by a `ReLU`, blocks through
+    /// `Module.call(_:named:_:thenReLU:)`.
+    public func forwardThenReLU(_ x: consuming Tensor) throws -> Tensor { try normalize(x, thenReLU: true) }
+
+    private func normalize(_ x: consuming Tensor, thenReLU: Bool) throws -> Tensor {
         guard x.rank == 2 || x.rank == 4 else {
             throw LayerError(typeName, "expects (N, C) or (N, C, H, W) input, got \(x.shape.shapeDescription)")
         }
@@ -64,7 +71,7 @@ public final class BatchNorm: Module {
             lastBatchValuesPerChannel = perChannel
         }
         let state = BatchNormState(runningMean: runningMean, runningVar: runningVar, momentum: momentum, eps: eps)
-        return batchNorm(x, gamma: gamma, beta: beta, state: state, training: isTraining)
+        return batchNorm(x, gamma: gamma, beta: beta, state: state, training: isTraining, relu: thenReLU)
     }
 
     public override func ownFlops(input: [Int], output: [Int]) -> Int { 2 * output.elementCount }

@@ -146,4 +146,12 @@ extension Module {
     public func call(_ child: Module, named name: String, _ x: consuming Tensor) throws -> Tensor {
         do { return try child(consume x) } catch let e as LayerError { throw e.inside(name) }
     }
+
+    /// `call(bn, named: name, x).relu()`, the batch norm and the ReLU in one pass each way
+    /// (`BatchNorm.forwardThenReLU`). While FLOPs are being counted the two run apart, so that
+    /// each layer's count stays its own.
+    public func call(_ bn: BatchNorm, named name: String, _ x: consuming Tensor, thenReLU: Bool) throws -> Tensor {
+        guard thenReLU, !FlopCounter.isActive else { return try call(bn, named: name, consume x).relu() }
+        do { return try bn.forwardThenReLU(consume x) } catch let e as LayerError { throw e.inside(name) }
+    }
 }

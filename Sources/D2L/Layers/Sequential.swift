@@ -20,10 +20,21 @@ public final class Sequential: Module {
     public override var namedChildren: [(String, Module)] { Array(zip(names, layers)) }
 
     /// Each layer's output is handed to the next without keeping a reference, so a layer
-    /// that can work in place (ReLU) may reuse its input's storage.
+    /// that can work in place (ReLU) may reuse its input's storage. A `BatchNorm` followed by
+    /// a `ReLU` runs as one (`BatchNorm.forwardThenReLU`: the same values and gradients),
+    /// except while FLOPs are being counted, layer by layer.
     public override func forward(_ x: consuming Tensor) throws -> Tensor {
         var y = consume x
-        for (name, layer) in zip(names, layers) { y = try call(layer, named: name, consume y) }
+        var i = 0
+        while i < layers.count {
+            if let bn = layers[i] as? BatchNorm, i + 1 < layers.count, layers[i + 1] is ReLU, !FlopCounter.isActive {
+                y = try call(bn, named: names[i], consume y, thenReLU: true)
+                i += 2
+            } else {
+                y = try call(layers[i], named: names[i], consume y)
+                i += 1
+            }
+        }
         return y
     }
 }
