@@ -50,6 +50,7 @@ extension CoreTests {
             Case(n: 40, c: 4, h: 3, k: 6, kernel: 3, stride: 1, pad: 1, groups: 2),   // many images per chunk
             Case(n: 33, c: 6, h: 6, k: 4, kernel: 1, stride: 1, pad: 0, groups: 1),   // pointwise, chunked
             Case(n: 20, c: 4, h: 5, k: 6, kernel: 1, stride: 1, pad: 0, groups: 2),   // pointwise, chunked, groups
+            Case(n: 3, c: 4, h: 23, k: 5, kernel: 1, stride: 1, pad: 0, groups: 1),   // pointwise on a 529-pixel map: image by image
             Case(n: 2, c: 4, h: 34, k: 4, kernel: 1, stride: 2, pad: 0, groups: 2),   // a 1×1 stride-2 shortcut, odd output width
             Case(n: 2, c: 1, h: 33, k: 3, kernel: 7, stride: 2, pad: 3, groups: 1),   // a 7×7 stride-2 stem
         ]
