@@ -276,6 +276,8 @@ extension CoreTests {
             #expect(resumed.history.count == 3)
             for (a, b) in zip(whole.history, resumed.history) {
                 #expect(a.epoch == b.epoch && a.loss == b.loss && a.trainAcc == b.trainAcc && a.testAcc == b.testAcc, "\(a) vs \(b)")
+                // Including the plot points the interrupted epoch had before the stop.
+                #expect(a.trainPoints.count == 5 && a.trainPoints == b.trainPoints)
             }
             #expect(resumed.examples == whole.examples)
         }

@@ -60,6 +60,11 @@ extension CoreTests {
             try trainer.fit()
             #expect(trainer.history.last!.testAcc > 0.9)
             #expect(trainer.history.last!.loss < trainer.history.first!.loss)
+            // 19 batches per epoch: a plot point every 3 batches and after the last, as train_ch6.
+            let second = trainer.history[1]
+            let expectedX: [Double] = [3, 6, 9, 12, 15, 18, 19].map { (b: Double) -> Double in 1 + b / 19 }
+            #expect(second.trainPoints.map(\.epoch) == expectedX)
+            #expect(second.trainPoints.last!.loss == second.loss && second.trainPoints.last!.trainAcc == second.trainAcc)
             #expect(trainer.examplesPerSec > 0)
             #expect(trainer.resultLines.hasPrefix("loss "))
             #expect(trainer.resultLines.hasSuffix(" examples/sec on cpu"))
@@ -112,6 +117,17 @@ extension CoreTests {
                 #expect(e.epoch == 1 && e.batch >= 1)
                 #expect(e.description.contains("smaller --lr"))
             }
+        }
+
+        /// Epoch records with plot points survive JSON; records written before there were any still load.
+        @Test func epochRecordsWithAndWithoutPlotPoints() throws {
+            let e = EpochMetrics(epoch: 2, loss: 0.5, trainAcc: 0.8, testAcc: 0.7, trainSeconds: 2,
+                                 trainPoints: [TrainPoint(epoch: 1.5, loss: 0.6, trainAcc: 0.75), TrainPoint(epoch: 2, loss: 0.5, trainAcc: 0.8)])
+            let again = try JSONDecoder().decode(EpochMetrics.self, from: try JSONEncoder().encode(e))
+            #expect(again == e)
+            let old = #"{"epoch": 1, "loss": 0.9, "train_acc": 0.6, "test_acc": 0.65, "train_seconds": 3}"#
+            let loaded = try JSONDecoder().decode(EpochMetrics.self, from: Data(old.utf8))
+            #expect(loaded.trainPoints.isEmpty && loaded.testAcc == 0.65)
         }
 
         @Test func metricsJSONIsWrittenAtomically() throws {

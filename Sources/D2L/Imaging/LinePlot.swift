@@ -124,29 +124,34 @@ public struct LinePlot {
     }
 }
 
-/// d2l's training plot: train loss, train acc and test acc per epoch. With two runs (a
-/// chapter that trains two versions of a network) the second is drawn dashed in darker
-/// shades of the same colours, on top of the first, so identical curves stay visible.
+/// d2l's training plot: train loss and train acc five times per epoch (the running means of
+/// `EpochMetrics.trainPoints`; once per epoch for records without them), test acc after each
+/// epoch. The x axis starts at 0 rather than the book's 1, so a one-epoch run shows a curve.
+/// With two runs (a chapter that trains two versions of a network) the second is drawn dashed
+/// in darker shades of the same colours, on top of the first, so identical curves stay visible.
 public func trainingCurves(_ runs: [(name: String, history: [EpochMetrics])], title: String) -> Canvas {
     var series: [LinePlot.Series] = []
+    func during(_ e: EpochMetrics, _ value: (TrainPoint) -> Double, atEnd: Double) -> [(x: Double, y: Double)] {
+        e.trainPoints.isEmpty ? [(Double(e.epoch), atEnd)] : e.trainPoints.map { ($0.epoch, value($0)) }
+    }
     for (r, run) in runs.enumerated() {
-        let epochs = run.history.map { Double($0.epoch) }
         let prefix = runs.count > 1 ? run.name + " " : ""
-        let curves: [(String, [Double])] = [("train loss", run.history.map(\.loss)),
-                                            ("train acc", run.history.map(\.trainAcc)),
-                                            ("test acc", run.history.map(\.testAcc))]
-        for (c, (label, values)) in curves.enumerated() {
+        let curves: [(String, [(x: Double, y: Double)])] = [
+            ("train loss", run.history.flatMap { during($0, \.loss, atEnd: $0.loss) }),
+            ("train acc", run.history.flatMap { during($0, \.trainAcc, atEnd: $0.trainAcc) }),
+            ("test acc", run.history.map { (Double($0.epoch), $0.testAcc) })]
+        for (c, (label, points)) in curves.enumerated() {
             let base = RGB.palette[c]
             let color = r == 0 ? base : RGB(base.r / 2, base.g / 2, base.b / 2)
-            series.append(LinePlot.Series(name: prefix + label, points: zip(epochs, values).map { ($0, $1) },
-                                          color: color, dashed: r > 0))
+            series.append(LinePlot.Series(name: prefix + label, points: points, color: color, dashed: r > 0))
         }
     }
-    let losses = runs.flatMap { $0.history.map(\.loss) }.filter(\.isFinite)
+    let losses = runs.flatMap { $0.history.flatMap { [$0.loss] + $0.trainPoints.map(\.loss) } }.filter(\.isFinite)
     let yMax = Swift.max(1.0, losses.max() ?? 1) * 1.02
-    let xMax = Swift.max(Double(runs.map(\.history.count).max() ?? 1), 2)
+    let epochs = Double(runs.map(\.history.count).max() ?? 1)
+    let withinEpochs = runs.contains { $0.history.contains { !$0.trainPoints.isEmpty } }
     var plot = LinePlot(title: title, xLabel: "epoch", yLabel: "loss / accuracy", series: series,
-                        xRange: (1, xMax), yRange: (0, yMax))
+                        xRange: withinEpochs ? (0, Swift.max(epochs, 1)) : (1, Swift.max(epochs, 2)), yRange: (0, yMax))
     plot.xMinStep = 1
     return plot.render()
 }

@@ -131,6 +131,10 @@ public final class Trainer {
             let resuming = epoch == position.epoch && position.batchesDone > 0
             var lossSum = resuming ? position.lossSum : 0, correct = resuming ? position.correct : 0
             var seen = resuming ? position.seen : 0, stepSeconds = resuming ? position.stepSeconds : 0
+            // The plot gets the running loss and accuracy every ⌊batches/5⌋ batches and at the
+            // epoch's end, as in train_ch6.
+            var points = resuming ? position.points ?? [] : []
+            let pointEvery = Swift.max(1, batches.count / 5)
             for (b, indices) in batches.enumerated() where !resuming || b >= position.batchesDone {
                 let (x, y) = data.train.batch(indices, resize: resize)
                 sgd.learningRate = config.learningRate(step: (epoch - 1) * batchesPerEpoch + b, of: totalSteps)
@@ -152,6 +156,10 @@ public final class Trainer {
                 let seconds = (ContinuousClock.now - start).seconds
                 stepSeconds += seconds
                 stepsThisProcess += 1
+                if (b + 1) % pointEvery == 0 || b + 1 == batches.count {
+                    points.append(TrainPoint(epoch: Double(epoch - 1) + Double(b + 1) / Double(batches.count),
+                                             loss: lossSum / Double(seen), trainAcc: Double(correct) / Double(seen)))
+                }
                 // Skip this process's first batch (workspaces are allocated there), measure the next three.
                 if stepsThisProcess > 1 { measuredImages += y.count; measuredSeconds += seconds }
                 if !quiet && stepsThisProcess == Self.estimateAfter + 1 && b + 1 < batches.count {
@@ -160,7 +168,7 @@ public final class Trainer {
                                        alreadyTrained: imagesBeforeThisProcess))
                 }
                 position = TrainingProgress(history: history, epoch: epoch, batchesDone: b + 1, lossSum: lossSum,
-                                            correct: correct, seen: seen, stepSeconds: stepSeconds, examples: examples,
+                                            correct: correct, seen: seen, stepSeconds: stepSeconds, points: points, examples: examples,
                                             trainSeconds: trainSeconds, shuffleState: shuffleState, randomState: [],
                                             layerRandomStates: [:])
                 if Interruption.signal != 0 {
@@ -177,7 +185,7 @@ public final class Trainer {
             sgd.zeroGrad()   // the next step would clear them anyway; evaluation need not hold them
             let testAcc = try evaluateAccuracy(net, on: data.test, batchSize: Swift.max(config.batchSize, 256), resize: resize)
             let m = EpochMetrics(epoch: epoch, loss: lossSum / Double(seen), trainAcc: Double(correct) / Double(seen),
-                                 testAcc: testAcc, trainSeconds: stepSeconds)
+                                 testAcc: testAcc, trainSeconds: stepSeconds, trainPoints: points)
             history.append(m)
             position = TrainingProgress(history: history, epoch: epoch + 1, examples: examples, trainSeconds: trainSeconds,
                                         shuffleState: TrainingProgress.hex(shuffler), randomState: [], layerRandomStates: [:])

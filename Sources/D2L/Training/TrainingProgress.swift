@@ -13,6 +13,8 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
     public var batchesDone = 0
     /// The running sums of `epoch` so far: loss·n, correct predictions, n, seconds of steps.
     public var lossSum = 0.0, correct = 0, seen = 0, stepSeconds = 0.0
+    /// The plot points of `epoch` so far (nil when none, as in checkpoints that predate them).
+    public var points: [TrainPoint]?
     /// Images and seconds of training over all finished epochs (for examples/sec).
     public var examples = 0, trainSeconds = 0.0
     /// The shuffler's state before `epoch` drew its order, and the process-wide generator's now, as hex.
@@ -24,16 +26,17 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
     public init() {}
 
     init(history: [EpochMetrics], epoch: Int, batchesDone: Int = 0, lossSum: Double = 0, correct: Int = 0, seen: Int = 0,
-         stepSeconds: Double = 0, examples: Int, trainSeconds: Double, shuffleState: [String], randomState: [String],
-         layerRandomStates: [String: [String]]) {
+         stepSeconds: Double = 0, points: [TrainPoint] = [], examples: Int, trainSeconds: Double, shuffleState: [String],
+         randomState: [String], layerRandomStates: [String: [String]]) {
         self.history = history; self.epoch = epoch; self.batchesDone = batchesDone
         self.lossSum = lossSum; self.correct = correct; self.seen = seen; self.stepSeconds = stepSeconds
+        self.points = points.isEmpty ? nil : points
         self.examples = examples; self.trainSeconds = trainSeconds
         self.shuffleState = shuffleState; self.randomState = randomState; self.layerRandomStates = layerRandomStates
     }
 
     enum CodingKeys: String, CodingKey {
-        case history, epoch, correct, seen, examples
+        case history, epoch, correct, seen, examples, points
         case batchesDone = "batches_done", lossSum = "loss_sum", stepSeconds = "step_seconds"
         case trainSeconds = "train_seconds", shuffleState = "shuffle_state", randomState = "random_state"
         case layerRandomStates = "layer_random_states"
