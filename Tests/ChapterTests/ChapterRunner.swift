@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs a chapter executable built next to the test bundle and captures what it prints.
 struct ChapterRunner {
@@ -20,8 +21,8 @@ struct ChapterRunner {
         process.arguments = arguments
         // Output goes to files, so a chatty run can never block on a full pipe.
         let base = NSTemporaryDirectory() + "chapter-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        #expect(FileManager.default.createFile(atPath: base + ".out", contents: nil), "could not create a test file")
+        #expect(FileManager.default.createFile(atPath: base + ".err", contents: nil), "could not create a test file")
         defer { try? FileManager.default.removeItem(atPath: base + ".out"); try? FileManager.default.removeItem(atPath: base + ".err") }
         process.standardOutput = FileHandle(forWritingAtPath: base + ".out")
         process.standardError = FileHandle(forWritingAtPath: base + ".err")
