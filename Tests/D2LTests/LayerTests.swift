@@ -212,6 +212,10 @@ extension CoreTests {
             let fusedBN = fusedNet.layers[0] as! BatchNorm
             #expect(fusedBN.gamma!.grad! == bn.gamma!.grad! && fusedBN.beta!.grad! == bn.beta!.grad!)
             #expect(fusedBN.runningVar!.data == bn.runningVar!.data && fusedBN.numBatchesTracked == 1)
+
+            // A block's call(_:named:_:thenReLU:): with false, batch norm alone.
+            let alone = try fusedNet.call(bn, named: "bn", x2, thenReLU: false)
+            #expect(alone.data.contains { $0 < 0 } && alone.node.parents.count == 3)
         }
 
         @Test func fusedBatchNormStatistics() throws {

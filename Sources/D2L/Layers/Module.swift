@@ -147,11 +147,12 @@ extension Module {
         do { return try child(consume x) } catch let e as LayerError { throw e.inside(name) }
     }
 
-    /// `call(bn, named: name, x).relu()`, the batch norm and the ReLU in one pass each way
-    /// (`BatchNorm.forwardThenReLU`). While FLOPs are being counted the two run apart, so that
-    /// each layer's count stays its own.
+    /// With `thenReLU`, `call(bn, named: name, x).relu()` with the batch norm and the ReLU in
+    /// one pass each way (`BatchNorm.forwardThenReLU`); without, `call(bn, named: name, x)`.
+    /// While FLOPs are being counted the two run apart, so that each layer's count stays its own.
     public func call(_ bn: BatchNorm, named name: String, _ x: consuming Tensor, thenReLU: Bool) throws -> Tensor {
-        guard thenReLU, !FlopCounter.isActive else { return try call(bn, named: name, consume x).relu() }
+        guard thenReLU else { return try call(bn as Module, named: name, consume x) }
+        guard !FlopCounter.isActive else { return try call(bn as Module, named: name, consume x).relu() }
         do { return try bn.forwardThenReLU(consume x) } catch let e as LayerError { throw e.inside(name) }
     }
 }
