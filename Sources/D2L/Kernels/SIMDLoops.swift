@@ -140,15 +140,20 @@ enum SIMDLoops {
     @inline(__always)
     static func affineReLU(_ x: UnsafePointer<Float>, _ n: Int, scale a: Float, shift b: Float, into y: UnsafeMutablePointer<Float>) {
         let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
-        let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b), zero = SIMD8<Float>()
+        let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b)
         var j = 0
         while j &+ 8 <= n {
             let v = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self) * av + bv
-            ry.storeBytes(of: v.replacing(with: zero, where: v .<= zero), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            ry.storeBytes(of: rectified(v), toByteOffset: j &* 4, as: SIMD8<Float>.self)
             j &+= 8
         }
-        while j < n { let v = x[j] * a + b; y[j] = v <= 0 ? 0 : v; j &+= 1 }
+        while j < n { y[j] = rectified(x[j] * a + b); j &+= 1 }
     }
+
+    /// max(v, 0) as every ReLU here computes it (`relu`, `affineReLU`): NaN stays NaN, −0
+    /// becomes 0, as `Swift.max(v, 0)`. A select, not a branch: random signs mispredict.
+    @inline(__always) static func rectified(_ v: SIMD8<Float>) -> SIMD8<Float> { v.replacing(with: 0, where: v .<= 0) }
+    @inline(__always) static func rectified(_ v: Float) -> Float { v <= 0 ? 0 : v }
 
     /// dx[j] (+)= c·(dy[j] − a − (x[j] − μ)·r·b) for j < n: batch norm's input gradient in
     /// training mode, with c = γ·r, a = mean(∂y), b = mean(∂y·x̂). With a = b = 0 it is the
@@ -193,7 +198,7 @@ enum SIMDLoops {
         var j = 0
         while j &+ 8 <= n {
             let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-            ry.storeBytes(of: xv.replacing(with: zero, where: xv .<= zero), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            ry.storeBytes(of: rectified(xv), toByteOffset: j &* 4, as: SIMD8<Float>.self)
             if let mask {
                 mask[j &>> 3] = UInt8(truncatingIfNeeded: SIMD8<Int32>().replacing(with: laneBits, where: xv .> zero).wrappedSum())
             }
@@ -203,7 +208,7 @@ enum SIMDLoops {
             var bits: UInt8 = 0
             for i in 0..<(n &- j) {
                 let v = x[j &+ i]
-                y[j &+ i] = v <= 0 ? 0 : v
+                y[j &+ i] = rectified(v)
                 if v > 0 { bits |= UInt8(1) << UInt8(i) }
             }
             mask?[j &>> 3] = bits
