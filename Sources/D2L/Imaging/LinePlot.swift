@@ -131,14 +131,12 @@ public struct LinePlot {
 /// in darker shades of the same colours, on top of the first, so identical curves stay visible.
 public func trainingCurves(_ runs: [(name: String, history: [EpochMetrics])], title: String) -> Canvas {
     var series: [LinePlot.Series] = []
-    func during(_ e: EpochMetrics, _ value: (TrainPoint) -> Double, atEnd: Double) -> [(x: Double, y: Double)] {
-        e.trainPoints.isEmpty ? [(Double(e.epoch), atEnd)] : e.trainPoints.map { ($0.epoch, value($0)) }
-    }
     for (r, run) in runs.enumerated() {
         let prefix = runs.count > 1 ? run.name + " " : ""
+        let during = run.history.flatMap(\.plotPoints)
         let curves: [(String, [(x: Double, y: Double)])] = [
-            ("train loss", run.history.flatMap { during($0, \.loss, atEnd: $0.loss) }),
-            ("train acc", run.history.flatMap { during($0, \.trainAcc, atEnd: $0.trainAcc) }),
+            ("train loss", during.map { ($0.epoch, $0.loss) }),
+            ("train acc", during.map { ($0.epoch, $0.trainAcc) }),
             ("test acc", run.history.map { (Double($0.epoch), $0.testAcc) })]
         for (c, (label, points)) in curves.enumerated() {
             let base = RGB.palette[c]
@@ -146,7 +144,7 @@ public func trainingCurves(_ runs: [(name: String, history: [EpochMetrics])], ti
             series.append(LinePlot.Series(name: prefix + label, points: points, color: color, dashed: r > 0))
         }
     }
-    let losses = runs.flatMap { $0.history.flatMap { [$0.loss] + $0.trainPoints.map(\.loss) } }.filter(\.isFinite)
+    let losses = runs.flatMap { $0.history.flatMap { [$0.loss] + $0.plotPoints.map(\.loss) } }.filter(\.isFinite)
     let yMax = Swift.max(1.0, losses.max() ?? 1) * 1.02
     let epochs = Double(runs.map(\.history.count).max() ?? 1)
     let withinEpochs = runs.contains { $0.history.contains { !$0.trainPoints.isEmpty } }
@@ -154,4 +152,12 @@ public func trainingCurves(_ runs: [(name: String, history: [EpochMetrics])], ti
                         xRange: withinEpochs ? (0, Swift.max(epochs, 1)) : (1, Swift.max(epochs, 2)), yRange: (0, yMax))
     plot.xMinStep = 1
     return plot.render()
+}
+
+private extension EpochMetrics {
+    /// The epoch's train loss and accuracy as the plot draws them: its points during the epoch,
+    /// or for a record without them the epoch's result at its end.
+    var plotPoints: [TrainPoint] {
+        trainPoints.isEmpty ? [TrainPoint(epoch: Double(epoch), loss: loss, trainAcc: trainAcc)] : trainPoints
+    }
 }
