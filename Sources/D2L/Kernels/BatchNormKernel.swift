@@ -146,11 +146,7 @@ private func affineChannels(_ x: UnsafePointer<Float>, into y: UnsafeMutablePoin
     for ch in channels {
         for i in 0..<n {
             let base = (i * c + ch) * hw
-            if relu {
-                SIMDLoops.affineReLU(x + base, hw, scale: scales[ch], shift: shifts[ch], into: y + base)
-            } else {
-                SIMDLoops.affine(x + base, hw, scale: scales[ch], shift: shifts[ch], into: y + base)
-            }
+            SIMDLoops.affine(x + base, hw, scale: scales[ch], shift: shifts[ch], rectify: relu, into: y + base)
         }
     }
 }

@@ -121,36 +121,24 @@ enum SIMDLoops {
         while k < n { dst[k] += src[k]; k &+= 1 }
     }
 
-    /// y[j] = x[j]·a + b for j < n (batch norm's normalisation with a folded scale and shift).
+    /// y[j] = x[j]·a + b for j < n (batch norm's normalisation with a folded scale and shift);
+    /// with `rectify`, max(x[j]·a + b, 0): batch norm and the ReLU after it in one pass, each
+    /// value computed as `relu` would compute it from the affine's output (NaN stays NaN).
     @inline(__always)
-    static func affine(_ x: UnsafePointer<Float>, _ n: Int, scale a: Float, shift b: Float, into y: UnsafeMutablePointer<Float>) {
-        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
-        let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b)
-        var j = 0
-        while j &+ 8 <= n {
-            let v = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-            ry.storeBytes(of: v * av + bv, toByteOffset: j &* 4, as: SIMD8<Float>.self)
-            j &+= 8
-        }
-        while j < n { y[j] = x[j] * a + b; j &+= 1 }
-    }
-
-    /// y[j] = max(x[j]·a + b, 0) for j < n: `affine` and `relu` in one pass, each value
-    /// computed as those two compute it (NaN stays NaN).
-    @inline(__always)
-    static func affineReLU(_ x: UnsafePointer<Float>, _ n: Int, scale a: Float, shift b: Float, into y: UnsafeMutablePointer<Float>) {
+    static func affine(_ x: UnsafePointer<Float>, _ n: Int, scale a: Float, shift b: Float, rectify: Bool = false,
+                       into y: UnsafeMutablePointer<Float>) {
         let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
         let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b)
         var j = 0
         while j &+ 8 <= n {
             let v = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self) * av + bv
-            ry.storeBytes(of: rectified(v), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            ry.storeBytes(of: rectify ? rectified(v) : v, toByteOffset: j &* 4, as: SIMD8<Float>.self)
             j &+= 8
         }
-        while j < n { y[j] = rectified(x[j] * a + b); j &+= 1 }
+        while j < n { let v = x[j] * a + b; y[j] = rectify ? rectified(v) : v; j &+= 1 }
     }
 
-    /// max(v, 0) as every ReLU here computes it (`relu`, `affineReLU`): NaN stays NaN, −0
+    /// max(v, 0) as every ReLU here computes it (`relu`, `affine(rectify:)`): NaN stays NaN, −0
     /// becomes 0, as `Swift.max(v, 0)`. A select, not a branch: random signs mispredict.
     @inline(__always) static func rectified(_ v: SIMD8<Float>) -> SIMD8<Float> { v.replacing(with: 0, where: v .<= 0) }
     @inline(__always) static func rectified(_ v: Float) -> Float { v <= 0 ? 0 : v }
