@@ -114,7 +114,7 @@ struct Benchmarks: ParsableCommand {
             sgd.zeroGrad()   // before the forward pass, as the trainer: frees the last step's gradients
             let loss = crossEntropy(try net(x), labels: labels)
             if measuringSaved { saved = loss.bytesSavedForBackward }
-            loss.backward(); sgd.step()
+            sgd.backwardAndStep(loss)
         }
         net.train()
         for _ in 0..<2 { try step(measuringSaved: true) }

@@ -122,8 +122,7 @@ extension CoreTests {
                 let loss = crossEntropy(try net(x), labels: [1, 2])
                 let parameterNodes = Set(net.parameters.compactMap { $0.gradNode.map(ObjectIdentifier.init) })
                 let created = loss.gradNode!.topologicalOrder().filter { !parameterNodes.contains(ObjectIdentifier($0)) }
-                loss.backward()
-                sgd.step()
+                sgd.backwardAndStep(loss)
                 return created.map { WeakNode(node: $0) }
             }
             _ = try step()

@@ -34,6 +34,84 @@ extension CoreTests {
             #expect(p.grad == nil)
         }
 
+        /// The trainer's step, `backwardAndStep`, leaves every parameter and running statistic
+        /// bit for bit where `backward()` then `step()` leaves them, over several steps of a
+        /// network with convolutions, batch norm, pooling and linear layers; and no gradient.
+        @Test func backwardAndStepMatchesBackwardThenStep() throws {
+            func trained(fused: Bool) throws -> Module {
+                Random.seed(5)
+                let net = bnLeNet()
+                net.initialize(.xavierUniform)
+                _ = try net(randomTensor([2, 1, 28, 28], seed: 19, requiresGrad: false))   // creates the lazy layers' parameters
+                let sgd = SGD(net.parameters, learningRate: 0.3)
+                #expect(sgd.parameters.count == 18)
+                for s in 0..<3 {
+                    let x = randomTensor([8, 1, 28, 28], seed: UInt64(20 + s), requiresGrad: false)
+                    sgd.zeroGrad()
+                    let loss = crossEntropy(try net(x), labels: [0, 1, 2, 3, 4, 5, 6, 7])
+                    if fused { sgd.backwardAndStep(loss) } else { loss.backward(); sgd.step() }
+                }
+                if fused { #expect(net.parameters.allSatisfy { $0.grad == nil }) }
+                return net
+            }
+            let a = try trained(fused: false), b = try trained(fused: true)
+            Random.seed(5)
+            let untrained = bnLeNet()
+            untrained.initialize(.xavierUniform)
+            _ = try untrained(randomTensor([2, 1, 28, 28], seed: 19, requiresGrad: false))
+            #expect(zip(a.parameters, untrained.parameters).allSatisfy { $0.data != $1.data })   // every parameter moved
+            let stateA = a.stateEntries(), stateB = b.stateEntries()
+            #expect(stateA.map(\.name) == stateB.map(\.name))
+            var tensors = 0
+            for (ea, eb) in zip(stateA, stateB) {
+                guard case .tensor(let ta) = ea.value, case .tensor(let tb) = eb.value else { continue }
+                #expect(maxAbsDiff(ta.data, tb.data) == 0, "\(ea.name)")
+                tensors += 1
+            }
+            #expect(tensors == 26)   // 18 parameters and 4 batch norms' two running statistics
+
+        }
+
+        /// A parameter used twice is updated only once both uses have added their gradient
+        /// (and with their sum), as `step()` would.
+        @Test func backwardAndStepWaitsForEveryUseOfAParameter() {
+            func run(fused: Bool) -> [Float] {
+                let w = Tensor(shape: [3, 3], data: [0.5, -1, 2, 0.25, 1.5, -0.75, 1, 0.125, -2], requiresGrad: true)
+                let x = Tensor(shape: [2, 3], data: [1, -2, 0.5, 3, 0.25, -1])
+                let h = x.matmul(w).relu()
+                let loss = (h.matmul(w) * h.matmul(w)).sum()
+                let sgd = SGD([w], learningRate: 0.01)
+                if fused { sgd.backwardAndStep(loss) } else { loss.backward(); sgd.step() }
+                return w.data
+            }
+            #expect(run(fused: true) == run(fused: false))
+        }
+
+        /// Each layer's update happens, and its gradient is freed, before the backward pass
+        /// reaches the layers below it: a probe below the last layer sees that layer's weight
+        /// already updated and without a gradient.
+        @Test func backwardAndStepFreesEachGradientOnTheWay() throws {
+            let first = Linear(4), last = Linear(3)
+            let x = randomTensor([2, 5], seed: 3, requiresGrad: false)
+            _ = try last(first(x))
+            let lastWeightBefore = last.weight!.data
+            var seen: (gradient: [Float]?, weight: [Float])?
+            let hidden = try first(x)
+            // An identity op whose backward looks at the last layer's weight when it runs.
+            let below = hidden.gradTarget
+            let probe = Tensor.result(shape: hidden.shape, data: hidden.data, inputs: [hidden]) { node in
+                seen = (last.weight!.grad, last.weight!.data)
+                below?.accumulateGrad(node.takeGrad())
+            }
+            let loss = crossEntropy(try last(probe), labels: [0, 2])
+            SGD(first.parameters + last.parameters, learningRate: 0.1).backwardAndStep(loss)
+            let s = try #require(seen)
+            #expect(s.gradient == nil)
+            #expect(s.weight != lastWeightBefore)
+            #expect(s.weight == last.weight!.data)
+            #expect(first.parameters.allSatisfy { $0.grad == nil })
+        }
+
         @Test func sameSeedSameFirstEpoch() throws {
             let data = syntheticData()
             func firstEpochLoss(threads: Int) throws -> Double {

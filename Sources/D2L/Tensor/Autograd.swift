@@ -158,7 +158,13 @@ extension Tensor {
     /// tensor needs `seed` (the upstream gradient, same shape). Leaves keep their `grad`
     /// (accumulated, as in PyTorch); intermediate gradients, saved arrays and the graph are
     /// freed node by node as the pass goes.
-    public func backward(seed: [Float]? = nil) {
+    public func backward(seed: [Float]? = nil) { backward(seed: seed, leafFinished: nil) }
+
+    /// `backward`, calling `leafFinished(leaf)` for every leaf that received a gradient as soon
+    /// as that gradient is final: the pass visits nodes in reverse topological order, so every
+    /// node that adds into a leaf has run by the time the leaf itself comes up (SGD applies its
+    /// update there, `SGD.backwardAndStep`).
+    func backward(seed: [Float]?, leafFinished: ((GradNode) -> Void)?) {
         precondition(requiresGrad, "backward() on a tensor that does not require a gradient")
         let root = node
         if let seed {
@@ -169,7 +175,10 @@ extension Tensor {
             root.accumulateGrad([1])
         }
         for node in root.topologicalOrder().reversed() {
-            guard let fn = node.backwardFn else { continue }
+            guard let fn = node.backwardFn else {
+                if node.grad != nil { leafFinished?(node) }
+                continue
+            }
             if node.grad != nil { fn(node) }
             node.backwardFn = nil
             node.parents = []

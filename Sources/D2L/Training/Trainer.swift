@@ -148,8 +148,7 @@ public final class Trainer {
                     bar.clear()
                     throw DivergenceError(epoch: epoch, batch: b + 1, learningRate: sgd.learningRate, loss: loss.item)
                 }
-                loss.backward()
-                sgd.step()
+                sgd.backwardAndStep(loss)
                 lossSum += Double(loss.item) * Double(y.count)
                 correct += correctCount(logits, labels: y)
                 seen += y.count
