@@ -88,6 +88,38 @@ extension CoreTests {
         #expect(!full.isCompact && full.patchSize == 27)
     }
 
+    /// When ∂x has ∂y's size and starts from nothing, the backward pass writes ∂x into ∂y's
+    /// buffer chunk by chunk. That gives the same ∂x, ∂W and ∂b, bit for bit, as adding into a
+    /// zeroed buffer of x's own (the path taken when x already holds a gradient), for each
+    /// kind of lowering: 1×1 straight from x[n], 1×1 and 3×3 chunked, grouped, and Winograd.
+    @Test(arguments: [(n: 3, c: 8, h: 24, kernel: 1, groups: 1, winograd: false),   // 576 px: direct
+                      (n: 5, c: 8, h: 6, kernel: 1, groups: 1, winograd: false),    // chunked 1×1
+                      (n: 5, c: 6, h: 9, kernel: 3, groups: 1, winograd: false),    // im2col
+                      (n: 5, c: 32, h: 12, kernel: 3, groups: 2, winograd: false),  // grouped (RegNet)
+                      (n: 24, c: 32, h: 12, kernel: 3, groups: 1, winograd: true)], [1, 2])
+    func gradientInPlaceMatchesAddingIntoAFreshBuffer(_ t: (n: Int, c: Int, h: Int, kernel: Int, groups: Int, winograd: Bool),
+                                                      threads: Int) throws {
+        Parallel.configure(threads: threads)
+        Winograd.enabled = t.winograd
+        defer { Parallel.configure(threads: 1); Winograd.enabled = true }
+        let cfg = Conv2dConfig(padding: (t.kernel / 2, t.kernel / 2), groups: t.groups)
+        #expect(Winograd.isChosen(channels: t.c, size: t.h, outChannels: t.c, kernel: t.kernel, padding: t.kernel / 2,
+                                  batch: t.n) == t.winograd)
+        let outputWeights = randomTensor([t.n, t.c, t.h, t.h], seed: 31, requiresGrad: false)
+        func gradients(xStartsWithGradient: Bool) -> (dx: [Float], dw: [Float], db: [Float]) {
+            let x = randomTensor([t.n, t.c, t.h, t.h], seed: 32), w = randomTensor([t.c, t.c / t.groups, t.kernel, t.kernel], seed: 33)
+            let b = randomTensor([t.c], seed: 34)
+            if xStartsWithGradient { x.grad = [Float](repeating: 0, count: x.count) }
+            (conv2d(x, weight: w, bias: b, cfg) * outputWeights).sum().backward()
+            return (x.grad!, w.grad!, b.grad!)
+        }
+        let inPlace = gradients(xStartsWithGradient: false), added = gradients(xStartsWithGradient: true)
+        #expect(maxAbsDiff(inPlace.dx, added.dx) == 0)
+        #expect(maxAbsDiff(inPlace.dw, added.dw) == 0)
+        #expect(maxAbsDiff(inPlace.db, added.db) == 0)
+        #expect(inPlace.dx.contains { $0 != 0 })
+    }
+
     @Test func chunkedBackwardMatchesSingleImages() throws {
             // The weight gradient of a 40-image batch equals the sum over 40 one-image batches.
             let x = randomTensor([40, 4, 3, 3], seed: 7), w = randomTensor([6, 2, 3, 3], seed: 8)

@@ -110,8 +110,27 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
     if let bias { inputs.append(bias) }
     let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
     return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.keptForBackward]) { node in
-        conv2dBackward(x: node.savedValues(0), dx: dx, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
-                       dy: node.grad!, plan: plan, workers: workers)
+        var dy = node.takeGrad()
+        withGradientBuffers(dy: &dy, dx: dx) { dys, dxs, inPlace in
+            conv2dBackward(x: node.savedValues(0), dxStore: dxs, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
+                           dy: dys, dxOverwritesDy: inPlace, plan: plan, workers: workers)
+        }
+    }
+}
+
+/// Runs a convolution's backward `body(∂y, ∂x, inPlace)` with the buffer ∂x goes to: nil if x
+/// takes no gradient; ∂y's own buffer when ∂x has the same size and starts from nothing
+/// (`inPlace`: the kernel overwrites each chunk's ∂y once it has read it, and the buffer then
+/// becomes x's gradient, so no second activation-sized buffer is allocated: NiN's 1×1 and
+/// ResNet's 3×3 layers); otherwise x's gradient buffer, added into.
+func withGradientBuffers(dy: inout [Float], dx: GradNode?,
+                         _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>?, Bool) -> Void) {
+    guard let dx else { return dy.withUnsafeBufferPointer { body($0.baseAddress!, nil, false) } }
+    if dx.grad == nil && dy.count == dx.count {
+        dy.withUnsafeMutableBufferPointer { body(UnsafePointer($0.baseAddress!), $0.baseAddress!, true) }
+        dx.accumulateGrad(dy)
+    } else {
+        dy.withUnsafeBufferPointer { pdy in dx.withGradBuffer { body(pdy.baseAddress!, $0.baseAddress!, false) } }
     }
 }
 
@@ -125,9 +144,12 @@ private func liveTapWeights(_ weight: Tensor, _ g: ConvGeometry) -> [Float] {
     return out
 }
 
-/// Accumulates ∂x, ∂W and ∂b (into whichever of `dx`, `dWeight`, `dBias` is not nil) from ∂Y.
-private func conv2dBackward(x: [Float], dx: GradNode?, gemmWeight: [Float], dWeight: GradNode?, dBias: GradNode?,
-                            dy: [Float], plan: ChunkPlan, workers: [Range<Int>]) {
+/// Accumulates ∂W and ∂b (into whichever of `dWeight`, `dBias` is not nil) and ∂x (into
+/// `dxStore` if not nil) from ∂Y. With `dxOverwritesDy`, `dxStore` is ∂Y's buffer: each chunk's
+/// ∂Y is copied out before its ∂x is written there.
+private func conv2dBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, gemmWeight: [Float], dWeight: GradNode?,
+                            dBias: GradNode?, dy dys: UnsafePointer<Float>, dxOverwritesDy inPlace: Bool,
+                            plan: ChunkPlan, workers: [Range<Int>]) {
     let g = plan.geometry, k = plan.outChannels, p = g.outPixels, groups = plan.groups
     let wCount = plan.weightCount
     let needW = dWeight != nil, needB = dBias != nil
@@ -135,10 +157,8 @@ private func conv2dBackward(x: [Float], dx: GradNode?, gemmWeight: [Float], dWei
     let scratch = Workspace.buffers(workers: workers.count,
                                     sizes: [plan.colSize, plan.blockSize, wCount, k])
     // Workers write ∂x of disjoint image ranges.
-    func run(_ dxStore: UnsafeMutablePointer<Float>?) {
     x.withUnsafeBufferPointer { px in gemmWeight.withUnsafeBufferPointer { pw in
-    dy.withUnsafeBufferPointer { pdy in
-        let xs = px.baseAddress!, ws = pw.baseAddress!, dys = pdy.baseAddress!
+        let xs = px.baseAddress!, ws = pw.baseAddress!
         Parallel.run(workers.count) { w in
             let col = scratch[w][0], block = scratch[w][1], dw = scratch[w][2], db = scratch[w][3]
             dw.update(repeating: 0, count: wCount); db.update(repeating: 0, count: k)
@@ -148,7 +168,7 @@ private func conv2dBackward(x: [Float], dx: GradNode?, gemmWeight: [Float], dWei
                 let cols = imgs * p
                 // ∂Y for the chunk as a (K, imgs·P) block.
                 let dyc: UnsafePointer<Float>
-                if imgs == 1 { dyc = dys + n0 * k * p } else {
+                if imgs == 1 && !inPlace { dyc = dys + n0 * k * p } else {
                     for img in 0..<imgs { for kk in 0..<k {
                         SIMDLoops.copy(block + kk * cols + img * p, dys + ((n0 + img) * k + kk) * p, p)
                     }}
@@ -171,21 +191,23 @@ private func conv2dBackward(x: [Float], dx: GradNode?, gemmWeight: [Float], dWei
                 if let dxs = dxStore {
                     let dxChunk = dxs + n0 * g.channels * g.height * g.width
                     for gi in 0..<groups {
-                        // Pointwise with one image: ∂x[n] += Wᵀ ∂Y[n] directly.
+                        // Pointwise with one image: ∂x[n] (+)= Wᵀ ∂Y[n] directly.
                         sgemm(transA: true, m: plan.patchPerGroup, n: cols, k: plan.kPerGroup,
                               a: ws + gi * plan.kPerGroup * plan.patchPerGroup, lda: plan.patchPerGroup,
                               b: dyc + gi * plan.kPerGroup * cols, ldb: cols,
-                              beta: plan.direct ? 1 : 0,
+                              beta: plan.direct && !inPlace ? 1 : 0,
                               c: (plan.direct ? dxChunk : col) + gi * plan.patchPerGroup * cols, ldc: cols)
                     }
-                    if !plan.direct { col2im(col, images: imgs, g, addingInto: dxChunk) }
+                    if !plan.direct {
+                        // In place, the chunk's ∂x starts from nothing where its ∂Y was.
+                        if inPlace { SIMDLoops.zero(dxChunk, imgs * g.channels * g.height * g.width) }
+                        col2im(col, images: imgs, g, addingInto: dxChunk)
+                    }
                 }
                 n0 += imgs
             }
         }
-    }}}
-    }
-    if let dx { dx.withGradBuffer { run($0.baseAddress!) } } else { run(nil) }
+    }}
     // Reduce the workers' partial sums in a fixed order (deterministic for a thread count).
     if let dWeight {
         // With compact taps, row r's live-tap entries go back to their place in (kh·kw).

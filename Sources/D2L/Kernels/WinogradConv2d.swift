@@ -144,14 +144,20 @@ func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, plan: WinogradPl
     if let bias { inputs.append(bias) }
     let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
     return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.keptForBackward]) { node in
-        winogradBackward(x: node.savedValues(0), dx: dx, u: u, dWeight: dWeight, dBias: dBias, dy: node.grad!,
-                         plan: plan, workers: workers)
+        var dy = node.takeGrad()
+        withGradientBuffers(dy: &dy, dx: dx) { dys, dxs, inPlace in
+            winogradBackward(x: node.savedValues(0), dxStore: dxs, u: u, dWeight: dWeight, dBias: dBias, dy: dys,
+                             dxOverwritesDy: inPlace, plan: plan, workers: workers)
+        }
     }
 }
 
-/// Accumulates ∂x, ∂W and ∂b (into whichever of `dx`, `dWeight`, `dBias` is not nil) from ∂Y.
-private func winogradBackward(x: [Float], dx: GradNode?, u: [Float], dWeight: GradNode?, dBias: GradNode?,
-                              dy: [Float], plan: WinogradPlan, workers: [Range<Int>]) {
+/// Accumulates ∂W and ∂b (into whichever of `dWeight`, `dBias` is not nil) and ∂x (into
+/// `dxStore` if not nil) from ∂Y. With `dxOverwritesDy`, `dxStore` is ∂Y's buffer: a chunk's ∂x
+/// is written there once its ∂Y has been transformed (and summed for ∂b).
+private func winogradBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, u: [Float], dWeight: GradNode?,
+                              dBias: GradNode?, dy dys: UnsafePointer<Float>, dxOverwritesDy inPlace: Bool,
+                              plan: WinogradPlan, workers: [Range<Int>]) {
     let g = plan.geometry, k = plan.outChannels, c = plan.channels, p = g.outPixels
     let positions = plan.positions, maxT = plan.maxTiles, m2 = plan.m * plan.m
     let needW = dWeight != nil, needB = dBias != nil
@@ -159,9 +165,8 @@ private func winogradBackward(x: [Float], dx: GradNode?, u: [Float], dWeight: Gr
     let scratch = Workspace.buffers(workers: workers.count,
                                     sizes: [positions * c * maxT, positions * c * maxT, positions * k * maxT,
                                             m2 * k * maxT, positions * k * c, k, plan.planeSize])
-    func run(_ dxStore: UnsafeMutablePointer<Float>?) {
-    x.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in dy.withUnsafeBufferPointer { pdy in
-        let xs = px.baseAddress!, us = pu.baseAddress!, dys = pdy.baseAddress!
+    x.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in
+        let xs = px.baseAddress!, us = pu.baseAddress!
         Parallel.run(workers.count) { w in
             let d = scratch[w][0], v = scratch[w][1], dm = scratch[w][2], dyt = scratch[w][3]
             let du = scratch[w][4], db = scratch[w][5], plane = scratch[w][6]
@@ -188,14 +193,13 @@ private func winogradBackward(x: [Float], dx: GradNode?, u: [Float], dWeight: Gr
                         sgemm(transA: true, m: c, n: tiles, k: k, a: us + xi * k * c, lda: c,
                               b: dm + xi * k * tiles, ldb: tiles, c: v + xi * c * tiles, ldc: tiles)
                     }
+                    if inPlace { SIMDLoops.zero(dxs + n0 * c * g.height * g.width, imgs * c * g.height * g.width) }
                     transformInputGradient(v, firstImage: n0, tiles: tiles, plan, patches: d, plane: plane, addingInto: dxs)
                 }
                 n0 += imgs
             }
         }
-    }}}
-    }
-    if let dx { dx.withGradBuffer { run($0.baseAddress!) } } else { run(nil) }
+    }}
     // Reduce the workers' partial ∂U in a fixed order into worker 0's, then ∂W += ∂Uᵀ·(G ⊗ G).
     if let dWeight {
         let total = positions * k * c, partials = UncheckedSendable(workers.indices.map { scratch[$0][4] })
