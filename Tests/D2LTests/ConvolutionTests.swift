@@ -120,6 +120,41 @@ extension CoreTests {
         #expect(inPlace.dx.contains { $0 != 0 })
     }
 
+    /// A convolution of a one-channel input leaves a recipe for its output: the next layer
+    /// that needs those values in backward (here a convolution after ReLU, and batch norm)
+    /// keeps the recipe instead, so the step keeps exactly that activation less, and every
+    /// gradient comes out bit for bit as when the values are kept.
+    @Test(arguments: [false, true])
+    func oneChannelConvolutionIsRecomputedNotKept(throughBatchNorm: Bool) throws {
+        let x = randomTensor([4, 1, 13, 13], seed: 51, requiresGrad: false)
+        let w1 = randomTensor([8, 1, 5, 5], seed: 52), b1 = randomTensor([8], seed: 53)
+        let w2 = randomTensor([6, 8, 3, 3], seed: 54), b2 = randomTensor([6], seed: 55)
+        let gamma = randomTensor([8], seed: 56), beta = randomTensor([8], seed: 57)
+        let outputWeights = randomTensor([4, 6, 13, 13], seed: 58, requiresGrad: false)
+        let parameters = [w1, b1, w2, b2] + (throughBatchNorm ? [gamma, beta] : [])
+        func step(keepingValues: Bool) -> (saved: Int, grads: [[Float]]) {
+            parameters.forEach { $0.zeroGrad() }
+            var h = conv2d(x, weight: w1, bias: b1, Conv2dConfig(padding: (2, 2)))
+            #expect(h.recompute != nil)
+            if keepingValues { h.recompute = nil }
+            if throughBatchNorm {
+                let state = BatchNormState(runningMean: .zeros([8]), runningVar: .ones([8]))
+                h = batchNorm(h, gamma: gamma, beta: beta, state: state, training: true)
+            }
+            let y = conv2d(h.relu(), weight: w2, bias: b2, Conv2dConfig(padding: (1, 1)))
+            #expect(y.recompute == nil)   // eight input channels: kept as values
+            let loss = (y * outputWeights).sum()
+            let saved = loss.bytesSavedForBackward
+            loss.backward()
+            return (saved, parameters.map { $0.grad! })
+        }
+        let recomputed = step(keepingValues: false), kept = step(keepingValues: true)
+        // Without batch norm the second convolution keeps relu(h) (a recipe instead); with it,
+        // batch norm keeps h (a recipe instead) and the second convolution keeps a recipe anyway.
+        #expect(kept.saved - recomputed.saved == 4 * 8 * 13 * 13 * MemoryLayout<Float>.stride)
+        for (a, b) in zip(recomputed.grads, kept.grads) { #expect(maxAbsDiff(a, b) == 0) }
+    }
+
     @Test func chunkedBackwardMatchesSingleImages() throws {
             // The weight gradient of a 40-image batch equals the sum over 40 one-image batches.
             let x = randomTensor([40, 4, 3, 3], seed: 7), w = randomTensor([6, 2, 3, 3], seed: 8)

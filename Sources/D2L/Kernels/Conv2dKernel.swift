@@ -53,6 +53,25 @@ private struct ChunkPlan {
 }
 
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dConfig) -> Tensor {
+    let y = convolve(x, weight: weight, bias: bias, config)
+    // A convolution of a one-channel input (every chapter's first layer, on the image) costs
+    // kh·kw multiply-adds per output, so its output is cheap to compute again and large to
+    // keep: what reads it in backward (batch norm in ResNet, DenseNet and RegNet, NiN's next
+    // 1×1 convolution, through ReLU) keeps this recipe instead of the values. It reads the
+    // input this convolution keeps anyway and the weights, which `SGD.backwardAndStep` changes
+    // only after this layer's own backward, so the values come out bit for bit as in forward.
+    if y.requiresGrad && x.shape[1] == 1 {
+        let input = x.keptForBackward, shape = x.shape
+        y.recompute = {
+            let again = Tensor(shape: shape, data: input.values)
+            return GradMode.withoutGrad { convolve(again, weight: weight, bias: bias, config).data }
+        }
+    }
+    return y
+}
+
+/// The convolution itself: im2col (or x[n] directly) and sgemm, or Winograd.
+private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dConfig) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4, "conv2d: x \(x.shape.shapeDescription), weight \(weight.shape.shapeDescription)")
     let n = x.shape[0], k = weight.shape[0], groups = config.groups
     let g = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
