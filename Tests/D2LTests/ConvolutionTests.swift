@@ -53,6 +53,8 @@ extension CoreTests {
             Case(n: 3, c: 4, h: 23, k: 5, kernel: 1, stride: 1, pad: 0, groups: 1),   // pointwise on a 529-pixel map: image by image
             Case(n: 2, c: 4, h: 34, k: 4, kernel: 1, stride: 2, pad: 0, groups: 2),   // a 1×1 stride-2 shortcut, odd output width
             Case(n: 2, c: 1, h: 33, k: 3, kernel: 7, stride: 2, pad: 3, groups: 1),   // a 7×7 stride-2 stem
+            Case(n: 2, c: 1, h: 67, k: 2, kernel: 11, stride: 4, pad: 0, groups: 1),  // NiN's quick first layer: 15 wide
+            Case(n: 1, c: 2, h: 99, k: 2, kernel: 11, stride: 4, pad: 1, groups: 1),  // stride 4, eight columns at a time
         ]
 
         @Test(arguments: cases, [1, 2])
