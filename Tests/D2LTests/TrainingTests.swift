@@ -38,11 +38,16 @@ extension CoreTests {
         /// bit for bit where `backward()` then `step()` leaves them, over several steps of a
         /// network with convolutions, batch norm, pooling and linear layers; and no gradient.
         @Test func backwardAndStepMatchesBackwardThenStep() throws {
-            func trained(fused: Bool) throws -> Module {
+            /// The same initialised network every time, its lazy layers' parameters created.
+            func initialised() throws -> Module {
                 Random.seed(5)
                 let net = bnLeNet()
                 net.initialize(.xavierUniform)
-                _ = try net(randomTensor([2, 1, 28, 28], seed: 19, requiresGrad: false))   // creates the lazy layers' parameters
+                _ = try net(randomTensor([2, 1, 28, 28], seed: 19, requiresGrad: false))
+                return net
+            }
+            func trained(fused: Bool) throws -> Module {
+                let net = try initialised()
                 let sgd = SGD(net.parameters, learningRate: 0.3)
                 #expect(sgd.parameters.count == 18)
                 for s in 0..<3 {
@@ -54,11 +59,7 @@ extension CoreTests {
                 if fused { #expect(net.parameters.allSatisfy { $0.grad == nil }) }
                 return net
             }
-            let a = try trained(fused: false), b = try trained(fused: true)
-            Random.seed(5)
-            let untrained = bnLeNet()
-            untrained.initialize(.xavierUniform)
-            _ = try untrained(randomTensor([2, 1, 28, 28], seed: 19, requiresGrad: false))
+            let a = try trained(fused: false), b = try trained(fused: true), untrained = try initialised()
             #expect(zip(a.parameters, untrained.parameters).allSatisfy { $0.data != $1.data })   // every parameter moved
             let stateA = a.stateEntries(), stateB = b.stateEntries()
             #expect(stateA.map(\.name) == stateB.map(\.name))
@@ -69,7 +70,6 @@ extension CoreTests {
                 tensors += 1
             }
             #expect(tensors == 26)   // 18 parameters and 4 batch norms' two running statistics
-
         }
 
         /// A parameter used twice is updated only once both uses have added their gradient

@@ -19,8 +19,9 @@ public final class SGD {
     /// parameters come out bit for bit as with the two calls, but the model's parameter
     /// gradients are never all alive at once: AlexNet's and VGG's fully connected layers alone
     /// have 0.16 GiB of them, and the backward pass of the first convolutions (the largest
-    /// activation gradients) no longer runs on top of them. Afterwards the parameters have no
-    /// gradient (as after `zeroGrad()`), so code that inspects gradients calls `backward()`.
+    /// activation gradients) no longer runs on top of them. Afterwards the parameters the pass
+    /// reached have no gradient (as after `zeroGrad()`), so code that inspects gradients calls
+    /// `backward()`; one it did not reach keeps a gradient it already had, as with `step()`.
     public func backwardAndStep(_ loss: Tensor) {
         var owner: [ObjectIdentifier: Tensor] = [:]
         for p in parameters where p.requiresGrad { owner[ObjectIdentifier(p.node)] = p }
