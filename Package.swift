@@ -6,9 +6,8 @@ import PackageDescription
 // unsafe flags because this is a root package.
 let optimiseInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
-let chapterDependencies: [Target.Dependency] = [
-    "D2L", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-]
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let chapterDependencies: [Target.Dependency] = ["D2L", "Models", "Experiments", "ChapterKit", argumentParser]
 
 /// One executable per section of the chapter, in the book's order.
 let chapters = [
@@ -27,6 +26,7 @@ let package = Package(
     products: [
         .library(name: "D2L", targets: ["D2L"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "ChapterKit", targets: ["ChapterKit"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
     ] + chapters.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
@@ -45,23 +45,30 @@ let package = Package(
         // The FMA peak probe that `Benchmarks` reports next to sgemm (header-only C).
         .systemLibrary(name: "CPeak", path: "Sources/CPeak"),
 
-        // The shared minimal core: tensors, autograd, kernels, layers, data, training, imaging, CLI.
+        // The shared minimal core, in layers (each folder uses only those before it):
+        // Format, Compute, Tensor, Ops, Layers, Data, Training, Checkpoint, Imaging. No flag parsing.
         .target(
             name: "D2L",
-            dependencies: ["CBLAS", "CPNG", "CZlib", "CSystem",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CBLAS", "CPNG", "CZlib", "CSystem"],
             swiftSettings: optimiseInDebug,
             // Float.rounded() and friends lower to libm calls.
             linkerSettings: [.linkedLibrary("m")]
         ),
         // The book's networks, shared by the chapters, the tests and the benchmark.
         .target(name: "Models", dependencies: ["D2L"], swiftSettings: optimiseInDebug),
+        // Experiments the chapters run beyond the book: 7.5's scratch-versus-fused comparison and
+        // 7.8's design-space study (its log, shards, statistics and plot).
+        .target(name: "Experiments", dependencies: ["D2L", "Models"], swiftSettings: optimiseInDebug),
+        // What every chapter does around its story: flags, settings and run mode, banner,
+        // narration, network presentation, checkpoints, memory refusal, pictures.
+        .target(name: "ChapterKit", dependencies: ["D2L", argumentParser]),
 
         // `swift run -c release Benchmarks`: speed of every chapter model on synthetic data.
         .executableTarget(name: "Benchmarks", dependencies: [
-            "D2L", "Models", "CPeak", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "D2L", "Models", "CPeak", argumentParser]),
 
-        .testTarget(name: "D2LTests", dependencies: ["D2L", "Models", "CZlib"]),
+        .testTarget(name: "D2LTests", dependencies: ["D2L", "Models", "Experiments", "CZlib"]),
+        .testTarget(name: "ChapterKitTests", dependencies: ["ChapterKit", "D2L", "Models"]),
         .testTarget(name: "ChapterTests",
                     dependencies: ["D2L"] + chapters.map { .target(name: $0) }),
     ] + chapters.map {

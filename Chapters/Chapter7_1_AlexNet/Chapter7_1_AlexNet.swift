@@ -1,11 +1,12 @@
 import ArgumentParser
+import ChapterKit
 import D2L
 import Foundation
 import Models
 
 /// D2L zh 7.1 / en 8.1, "Deep Convolutional Neural Networks (AlexNet)", as a narrated program.
 @main
-struct Chapter7_1_AlexNet: ChapterCommand {
+struct AlexNetChapter: Chapter {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_1_AlexNet",
         abstract: "AlexNet: learned features instead of hand-made ones, trained on Fashion-MNIST.",
@@ -14,23 +15,14 @@ struct Chapter7_1_AlexNet: ChapterCommand {
         11×11 first-layer filters), feature-maps.png, training-curves.png and metrics.json.
         """)
 
-    @OptionGroup var options: ChapterOptions
-
     /// zh 2.0.0: lr 0.01, batch 128, 10 epochs, 224×224, Xavier.
-    static let book = Profile(epochs: 10, batchSize: 128, lr: 0.01, resize: 224)
+    static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.01, resize: 224)
     /// Quick default (about 4.5 minutes on 2 cores): 67×67 images (AlexNet needs at least 65),
     /// batch 64 and a tenfold learning rate to leave the initial plateau early, one pass over
     /// the first 40,000 training images.
-    static let quick = Profile(epochs: 1, batchSize: 64, lr: 0.1, resize: 67, trainLimit: 40_000)
+    static let quick = TrainConfig(epochs: 1, batchSize: 64, learningRate: 0.1, resize: 67, trainLimit: 40_000)
 
-    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
-        try AlexNetChapter(run: run, settings: settings).tell()
-    }
-}
-
-struct AlexNetChapter {
     let run: ChapterRun
-    let settings: ResolvedSettings
 
     func tell() throws {
         Narration.section("7.1 Deep Convolutional Neural Networks (AlexNet)")
@@ -50,21 +42,21 @@ struct AlexNetChapter {
         instead of two, and no local response normalisation.
         """)
         let net = try modelSummary()
-        if run.options.summaryOnly { return }
-        let data = try run.loadData(settings)
+        if run.mode == .summaryOnly { return }
+        let data = try run.loadData()
         try train(net, data: data)
     }
 
     func modelSummary() throws -> Sequential {
         Narration.section("7.1.2 The model")
         Narration.say("The book's layer-by-layer shapes on one 224×224 image:")
-        let (net, _, summary) = try run.presentNetwork("AlexNet", bookSide: 224, settings: settings, afterBookPrintout: { book in
+        let (net, _, summary) = try run.presentNetwork("AlexNet", bookSide: 224, afterBookPrintout: { book in
             "\n\(groupDigits(book.totalParameters)) parameters at 224×224, \(formatFlops(book.totalFlops))FLOPs per image."
         }) { alexNet() }
         let linear = summary.rows.filter { $0.typeName == "Linear" }.reduce(0) { $0 + $1.parameters }
         print(String(format: "The three fully connected layers hold %.0f%% of the parameters.", 100 * Double(linear) / Double(max(summary.totalParameters, 1))))
-        if settings.train.resize != 224, let flat = summary.rows.first(where: { $0.typeName == "Flatten" })?.outputShape.last {
-            print("(At \(settings.train.resize)×\(settings.train.resize) the first fully connected layer sees \(flat) features instead of 6400, hence fewer parameters.)")
+        if run.config.resize != 224, let flat = summary.rows.first(where: { $0.typeName == "Flatten" })?.outputShape.last {
+            print("(At \(run.config.resize)×\(run.config.resize) the first fully connected layer sees \(flat) features instead of 6400, hence fewer parameters.)")
         }
         print()
         return net
@@ -76,10 +68,10 @@ struct AlexNetChapter {
         The book upsamples the 28×28 Fashion-MNIST images to 224×224, the ImageNet size, only so that \
         AlexNet's layers fit; it adds no information and costs 64 times the arithmetic.
         """)
-        run.announce(settings)
-        Random.seed(settings.seed)
+        run.announce()
+        Random.seed(run.seed)
         net.initialize(.xavierUniform)
-        _ = try run.train(net, data: data, settings: settings, title: "AlexNet on Fashion-MNIST")
+        _ = try run.train(net, data: data, title: "AlexNet on Fashion-MNIST")
         print("(the book, zh 2.0.0 on a V100 GPU at 224×224 for 10 epochs: loss 0.331, train acc 0.878, test acc 0.883)\n")
         Narration.section("Pictures")
         Narration.say("""
@@ -87,9 +79,8 @@ struct AlexNetChapter {
         ImageNet they become edge, stripe and colour-blob detectors), and one test image after the \
         first, second and fifth convolution with their ReLUs.
         """)
-        try run.drawPictures(net: net, firstConv: net.layers[0] as! Conv2d,
-                             stageNames: [1: "conv 1 + ReLU", 4: "conv 2 + ReLU", 11: "conv 5 + ReLU"],
-                             data: data, settings: settings, modelName: "AlexNet")
+        try run.drawPictures(net: net, stages: [1: "conv 1 + ReLU", 4: "conv 2 + ReLU", 11: "conv 5 + ReLU"],
+                             data: data, modelName: "AlexNet")
         try run.finish()
     }
 }

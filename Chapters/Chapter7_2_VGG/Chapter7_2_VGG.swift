@@ -1,11 +1,12 @@
 import ArgumentParser
+import ChapterKit
 import D2L
 import Foundation
 import Models
 
 /// D2L zh 7.2 / en 8.2, "Networks Using Blocks (VGG)", as a narrated program.
 @main
-struct Chapter7_2_VGG: ChapterCommand {
+struct VGGChapter: Chapter {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_2_VGG",
         abstract: "VGG: networks built from repeated blocks, a slimmed VGG-11 trained on Fashion-MNIST.",
@@ -14,23 +15,14 @@ struct Chapter7_2_VGG: ChapterCommand {
         on Fashion-MNIST and writes filters.png, feature-maps.png, training-curves.png and metrics.json.
         """)
 
-    @OptionGroup var options: ChapterOptions
-
     /// zh 2.0.0: lr 0.05, batch 128, 10 epochs, 224×224, Xavier.
-    static let book = Profile(epochs: 10, batchSize: 128, lr: 0.05, resize: 224)
+    static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.05, resize: 224)
     /// Quick default (about 4.5 minutes on 2 cores): 48×48 images (VGG needs at least 32),
     /// batch 64 with learning rate 0.1 (more, larger steps to leave the initial plateau), one
     /// epoch.
-    static let quick = Profile(epochs: 1, batchSize: 64, lr: 0.1, resize: 48)
+    static let quick = TrainConfig(epochs: 1, batchSize: 64, learningRate: 0.1, resize: 48)
 
-    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
-        try VGGChapter(run: run, settings: settings).tell()
-    }
-}
-
-struct VGGChapter {
     let run: ChapterRun
-    let settings: ResolvedSettings
 
     func tell() throws {
         Narration.section("7.2 Networks Using Blocks (VGG)")
@@ -43,8 +35,8 @@ struct VGGChapter {
         """)
         try blockDemo()
         let net = try modelSummary()
-        if run.options.summaryOnly { return }
-        let data = try run.loadData(settings)
+        if run.mode == .summaryOnly { return }
+        let data = try run.loadData()
         try train(net, data: data)
     }
 
@@ -54,7 +46,7 @@ struct VGGChapter {
         `vggBlock(convs:channels:)` is `convs` × (3×3 convolution with padding 1, ReLU), which keeps \
         height and width, followed by 2×2 max pooling with stride 2, which halves them.
         """)
-        Random.seed(settings.seed)
+        Random.seed(run.seed)
         let block = vggBlock(convs: 2, channels: 128)
         let x = Tensor.zeros([1, 64, 56, 56])
         let y = try GradMode.withoutGrad { try block(x) }
@@ -70,7 +62,7 @@ struct VGGChapter {
         connected ones. Five halvings take 224×224 to 7×7. The book's shapes on one 224×224 image, \
         one line per block:
         """)
-        Random.seed(settings.seed)
+        Random.seed(run.seed)
         let full = try vgg(vgg11Architecture).layerSummary(inputShape: [1, 1, 224, 224])
         print(full.printout)
         print("\nVGG-11 has \(groupDigits(full.totalParameters)) parameters and needs \(formatFlops(full.totalFlops))FLOPs per 224×224 image.\n")
@@ -79,13 +71,13 @@ struct VGGChapter {
         That is too much to train on Fashion-MNIST, so the book divides every block's channels by \
         4: (\(small)). The fully connected head keeps its 4096 units. Its shapes at 224×224:
         """)
-        Random.seed(settings.seed)
+        Random.seed(run.seed)
         let small224 = try vgg(vggSmallArchitecture).layerSummary(inputShape: [1, 1, 224, 224])
         print(small224.printout)
         print("\nAt 224×224 the small VGG has \(groupDigits(small224.totalParameters)) parameters and needs \(formatFlops(small224.totalFlops))FLOPs per image.\n")
-        let side = settings.train.resize
-        Random.seed(settings.seed)
-        let (net, summary) = try run.summarise("the small VGG", side: side, batch: settings.train.batchSize) { vgg(vggSmallArchitecture) }
+        let side = run.config.resize
+        Random.seed(run.seed)
+        let (net, summary) = try run.summarise("the small VGG", side: side, batch: run.config.batchSize) { vgg(vggSmallArchitecture) }
         if side != 224 {
             print("The small VGG at \(side)×\(side), the size this run trains on:")
             print(summary.printout)
@@ -104,17 +96,15 @@ struct VGGChapter {
 
     func train(_ net: Sequential, data: FashionMNIST) throws {
         Narration.section("7.2.3 Training")
-        run.announce(settings)
-        Random.seed(settings.seed)
+        run.announce()
+        Random.seed(run.seed)
         net.initialize(.xavierUniform)
-        _ = try run.train(net, data: data, settings: settings, title: "Small VGG on Fashion-MNIST")
+        _ = try run.train(net, data: data, title: "Small VGG on Fashion-MNIST")
         print("(the book, zh 2.0.0 on a V100 GPU at 224×224 for 10 epochs: loss 0.178, train acc 0.935, test acc 0.920)\n")
         Narration.section("Pictures")
         Narration.say("The 16 filters of the first 3×3 convolution, and one test image after each of the first three blocks.")
-        let firstConv = (net.layers[0] as! Sequential).layers[0] as! Conv2d
-        try run.drawPictures(net: net, firstConv: firstConv,
-                             stageNames: [0: "block 1 (16)", 1: "block 2 (32)", 2: "block 3 (64)"],
-                             data: data, settings: settings, modelName: "small VGG")
+        try run.drawPictures(net: net, stages: [0: "block 1 (16)", 1: "block 2 (32)", 2: "block 3 (64)"],
+                             data: data, modelName: "small VGG")
         try run.finish()
     }
 }

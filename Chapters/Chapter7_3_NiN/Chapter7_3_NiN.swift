@@ -1,11 +1,12 @@
 import ArgumentParser
+import ChapterKit
 import D2L
 import Foundation
 import Models
 
 /// D2L zh 7.3 / en 8.3, "Network in Network (NiN)", as a narrated program.
 @main
-struct Chapter7_3_NiN: ChapterCommand {
+struct NiNChapter: Chapter {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_3_NiN",
         abstract: "NiN: 1×1 convolutions as per-pixel MLPs and global average pooling instead of dense layers.",
@@ -14,10 +15,8 @@ struct Chapter7_3_NiN: ChapterCommand {
         filters.png, feature-maps.png, training-curves.png and metrics.json.
         """)
 
-    @OptionGroup var options: ChapterOptions
-
     /// zh 2.0.0: lr 0.1, batch 128, 10 epochs, 224×224, Xavier.
-    static let book = Profile(epochs: 10, batchSize: 128, lr: 0.1, resize: 224)
+    static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.1, resize: 224)
     /// Quick default (about 4 minutes on 2 cores): 67×67 images, the smallest NiN accepts;
     /// batch 16 with the book's lr 0.1, one epoch of the first 50,000 images. NiN leaves its
     /// initial plateau after a number of steps, not of images, and this machine trains NiN at
@@ -26,16 +25,9 @@ struct Chapter7_3_NiN: ChapterCommand {
     /// the narration says so: batch 16 gave 0.733 / 0.573 / 0.100 (seeds 0, 1, 3; seed 3 learned,
     /// then its 10-unit last block died at step ~700); batch 32 over 60,000 images gave
     /// 0.697 / 0.611 / 0.760; seed 2 is dead from the start at 67×67 (the chapter checks that).
-    static let quick = Profile(epochs: 1, batchSize: 16, lr: 0.1, resize: 67, trainLimit: 50_000)
+    static let quick = TrainConfig(epochs: 1, batchSize: 16, learningRate: 0.1, resize: 67, trainLimit: 50_000)
 
-    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
-        try NiNChapter(run: run, settings: settings).tell()
-    }
-}
-
-struct NiNChapter {
     let run: ChapterRun
-    let settings: ResolvedSettings
 
     func tell() throws {
         Narration.section("7.3 Network in Network (NiN)")
@@ -49,8 +41,8 @@ struct NiNChapter {
         """)
         try blockDemo()
         let net = try modelSummary()
-        if run.options.summaryOnly { return }
-        let data = try run.loadData(settings)
+        if run.mode == .summaryOnly { return }
+        let data = try run.loadData()
         try train(net, data: data)
     }
 
@@ -60,7 +52,7 @@ struct NiNChapter {
         `ninBlock(channels:kernel:stride:padding:)` is a convolution of the given size followed by \
         two 1×1 convolutions, each followed by ReLU.
         """)
-        Random.seed(settings.seed)
+        Random.seed(run.seed)
         let block = ninBlock(channels: 96, kernel: 11, stride: 4, padding: 0)
         let x = Tensor.zeros([1, 1, 224, 224])
         let y = try GradMode.withoutGrad { try block(x) }
@@ -76,7 +68,7 @@ struct NiNChapter {
         a NiN block and followed by 3×3 max pooling with stride 2; dropout, a last block with 10 \
         channels, global average pooling. The book's shapes on one 224×224 image:
         """)
-        let net = try run.presentNetwork("NiN", bookSide: 224, settings: settings, note: " (AlexNet has 46,764,746)") { nin() }.net
+        let net = try run.presentNetwork("NiN", bookSide: 224, note: " (AlexNet has 46,764,746)") { nin() }.net
         print()
         return net
     }
@@ -85,16 +77,16 @@ struct NiNChapter {
     /// for every one of the first training images (see `ninLastBlockIsDead`). Runs that
     /// start from saved weights (--load, --resume) are not checked.
     func checkLastBlock(_ net: Sequential, data: FashionMNIST) throws {
-        guard run.options.load == nil && run.options.resume == nil else { return }
+        guard !run.startsFromSavedWeights else { return }
         let count = Swift.min(256, data.train.count)
-        let resize = BilinearResize(from: data.train.height, to: settings.train.resize)
+        let resize = BilinearResize(from: data.train.height, to: run.config.resize)
         let images = data.train.batch(data.train.batches(size: count)[0], resize: resize).images
         let dead = try ninLastBlockIsDead(net, images: images)
         run.metrics.results["last_block_dead_at_start"] = .bool(dead)
         guard dead else { return }
-        let side = settings.train.resize
+        let side = run.config.resize
         Narration.say("""
-        Warning: with this initialisation (--seed \(settings.seed)) the last block's first layer outputs 0 \
+        Warning: with this initialisation (--seed \(run.seed)) the last block's first layer outputs 0 \
         for all of the first \(count) training images at \(side)×\(side): every one of its ReLUs is off, so \
         no gradient reaches the layers before it and the loss will stay at ln 10 = 2.303. At small \
         sizes this block sees very few pixels (one at 67×67), so its ReLUs hang on a few biases. \
@@ -111,18 +103,16 @@ struct NiNChapter {
         channels, so once those ReLUs are all off for every image no gradient flows and training \
         stops for good; with a short budget, the result depends on the seed.
         """)
-        run.announce(settings)
-        Random.seed(settings.seed)
+        run.announce()
+        Random.seed(run.seed)
         net.initialize(.xavierUniform)
         try checkLastBlock(net, data: data)
-        _ = try run.train(net, data: data, settings: settings, title: "NiN on Fashion-MNIST")
+        _ = try run.train(net, data: data, title: "NiN on Fashion-MNIST")
         print("(the book, zh 2.0.0 on a V100 GPU at 224×224 for 10 epochs: loss 0.563, train acc 0.786, test acc 0.790)\n")
         Narration.section("Pictures")
         Narration.say("The 96 filters of the first 11×11 convolution, and one test image after the first three NiN blocks.")
-        let firstConv = (net.layers[0] as! Sequential).layers[0] as! Conv2d
-        try run.drawPictures(net: net, firstConv: firstConv,
-                             stageNames: [0: "NiN block 1 (96)", 2: "NiN block 2 (256)", 4: "NiN block 3 (384)"],
-                             data: data, settings: settings, modelName: "NiN")
+        try run.drawPictures(net: net, stages: [0: "NiN block 1 (96)", 2: "NiN block 2 (256)", 4: "NiN block 3 (384)"],
+                             data: data, modelName: "NiN")
         try run.finish()
     }
 }

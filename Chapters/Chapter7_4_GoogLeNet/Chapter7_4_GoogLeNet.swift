@@ -1,11 +1,12 @@
 import ArgumentParser
+import ChapterKit
 import D2L
 import Foundation
 import Models
 
 /// D2L zh 7.4 / en 8.4, "Multi-Branch Networks (GoogLeNet)", as a narrated program.
 @main
-struct Chapter7_4_GoogLeNet: ChapterCommand {
+struct GoogLeNetChapter: Chapter {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_4_GoogLeNet",
         abstract: "GoogLeNet: Inception blocks with parallel paths of different kernel sizes, trained on Fashion-MNIST.",
@@ -14,25 +15,16 @@ struct Chapter7_4_GoogLeNet: ChapterCommand {
         writes filters.png, feature-maps.png, training-curves.png and metrics.json.
         """)
 
-    @OptionGroup var options: ChapterOptions
-
     /// zh 2.0.0: lr 0.1, batch 128, 10 epochs, 96×96, Xavier.
-    static let book = Profile(epochs: 10, batchSize: 128, lr: 0.1, resize: 96)
+    static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.1, resize: 96)
     /// Quick default (about 5 minutes on 2 cores): the original 28×28 images (GoogLeNet's global
     /// pooling takes any size; 1/12 of the arithmetic of 96×96), batch 64 (twice the steps per
     /// image), 2 epochs over the first 32,000 training images. Measured here: test acc 0.752 in
     /// 256 s (35,000 gave 0.748–0.749 in 282–303 s: too close to the 5 minutes on a machine
     /// whose speed drifts by ±8%).
-    static let quick = Profile(epochs: 2, batchSize: 64, lr: 0.1, resize: 28, trainLimit: 32_000)
+    static let quick = TrainConfig(epochs: 2, batchSize: 64, learningRate: 0.1, resize: 28, trainLimit: 32_000)
 
-    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
-        try GoogLeNetChapter(run: run, settings: settings).tell()
-    }
-}
-
-struct GoogLeNetChapter {
     let run: ChapterRun
-    let settings: ResolvedSettings
 
     func tell() throws {
         Narration.section("7.4 Multi-Branch Networks (GoogLeNet)")
@@ -44,8 +36,8 @@ struct GoogLeNetChapter {
         """)
         try blockDemo()
         let net = try modelSummary()
-        if run.options.summaryOnly { return }
-        let data = try run.loadData(settings)
+        if run.mode == .summaryOnly { return }
+        let data = try run.loadData()
         try train(net, data: data)
     }
 
@@ -57,7 +49,7 @@ struct GoogLeNetChapter {
         concatenated along channels. The first block of stage 3, Inception(64, (96, 128), (16, 32), 32), \
         outputs 64 + 128 + 32 + 32 = 256 channels.
         """)
-        Random.seed(settings.seed)
+        Random.seed(run.seed)
         let block = Inception(64, (96, 128), (16, 32), 32)
         let x = Tensor.zeros([1, 192, 12, 12])
         let y = try GradMode.withoutGrad { try block(x) }
@@ -74,7 +66,7 @@ struct GoogLeNetChapter {
         linear layer. Each stage but the last ends in 3×3 max pooling with stride 2. The book trains \
         it on 96×96 images; its shapes, one line per stage:
         """)
-        let net = try run.presentNetwork("GoogLeNet", bookSide: 96, settings: settings) { googLeNet() }.net
+        let net = try run.presentNetwork("GoogLeNet", bookSide: 96) { googLeNet() }.net
         print()
         return net
     }
@@ -86,17 +78,15 @@ struct GoogLeNetChapter {
         and lr 0.1 is at the edge: one of the book's own published runs ended with `loss nan`. If the \
         loss stops being a number, training stops and says so.
         """)
-        run.announce(settings)
-        Random.seed(settings.seed)
+        run.announce()
+        Random.seed(run.seed)
         net.initialize(.xavierUniform)
-        _ = try run.train(net, data: data, settings: settings, title: "GoogLeNet on Fashion-MNIST")
+        _ = try run.train(net, data: data, title: "GoogLeNet on Fashion-MNIST")
         print("(the book, zh 2.0.0 on a V100 GPU at 96×96 for 10 epochs: loss 0.262, train acc 0.900, test acc 0.886)\n")
         Narration.section("Pictures")
         Narration.say("The 64 filters of the 7×7 convolution in b1, and one test image after b1, b2 and b3.")
-        let firstConv = (net.layers[0] as! Sequential).layers[0] as! Conv2d
-        try run.drawPictures(net: net, firstConv: firstConv,
-                             stageNames: [0: "b1 (64)", 1: "b2 (192)", 2: "b3 (480)"],
-                             data: data, settings: settings, modelName: "GoogLeNet")
+        try run.drawPictures(net: net, stages: [0: "b1 (64)", 1: "b2 (192)", 2: "b3 (480)"],
+                             data: data, modelName: "GoogLeNet")
         try run.finish()
     }
 }

@@ -1,11 +1,13 @@
 import ArgumentParser
+import ChapterKit
 import D2L
+import Experiments
 import Foundation
 import Models
 
 /// D2L zh 7.5 / en 8.5, "Batch Normalization", as a narrated program.
 @main
-struct Chapter7_5_BatchNorm: ChapterCommand {
+struct BatchNormChapter: Chapter {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_5_BatchNorm",
         abstract: "Batch normalization: from scratch with autograd, then the fused layer, compared number by number.",
@@ -15,16 +17,147 @@ struct Chapter7_5_BatchNorm: ChapterCommand {
         and writes filters.png, feature-maps.png, training-curves.png and metrics.json to the out dir.
         """)
 
-    @OptionGroup var options: ChapterOptions
-
     /// zh 2.0.0: lr 1.0, batch 256, 10 epochs, 28×28, Xavier.
-    static let book = Profile(epochs: 10, batchSize: 256, lr: 1.0, resize: 28)
+    static let book = TrainConfig(epochs: 10, batchSize: 256, learningRate: 1.0, resize: 28)
     /// Quick default: fewer epochs, everything else as the book.
-    static let quick = Profile(epochs: 3, batchSize: 256, lr: 1.0, resize: 28)
+    static let quick = TrainConfig(epochs: 3, batchSize: 256, learningRate: 1.0, resize: 28)
     /// Two networks, two checkpoints: model-scratch.safetensors and model-concise.safetensors.
     static let checkpointKeys = ["scratch", "concise"]
 
-    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
-        try BatchNormChapter(run: run, settings: settings).tell()
+    let run: ChapterRun
+
+    func tell() throws {
+        Narration.section("7.5 Batch Normalization")
+        Narration.say("""
+        Deep networks are hard to train: as the parameters of early layers change, the inputs of \
+        later layers drift, and a step size that suits one layer may be too large for another. \
+        Batch normalization (Ioffe & Szegedy, 2015) standardises a layer's inputs over the current \
+        minibatch B and then lets the network rescale and shift them with learned parameters:
+            BN(x) = γ ⊙ (x − μ̂_B) / σ̂_B + β,   σ̂²_B = mean((x − μ̂_B)²) + ε.
+        After a fully connected layer the statistics are taken per feature over the batch; after a \
+        convolution, per channel over the batch and all positions. In prediction mode the layer uses \
+        running averages collected during training instead, so a prediction does not depend on the \
+        other examples in the batch.
+        """)
+
+        try fromScratchDemo()
+        let summary = try lenetSummary()
+        if run.mode == .summaryOnly { return }
+        let data = try run.loadData()
+        try train(data: data, summary: summary)
     }
+
+    // MARK: 7.5.2 From scratch
+
+    func fromScratchDemo() throws {
+        Narration.section("7.5.2 Implementation from scratch")
+        Narration.say("""
+        `batch_norm` is written with tensor operations only (mean, subtraction, square, square root), \
+        so reverse-mode autograd works out its gradient, exactly as in the book. A `BatchNorm` layer \
+        around it holds γ (ones), β (zeros) and the moving mean and variance (zeros and ones), updated \
+        as moving ← 0.9·moving + 0.1·batch statistic.
+        """)
+        var g = SeededGenerator(seed: run.seed &+ 7)
+        let x = Tensor(shape: [4, 3], data: (0..<12).map { _ in 3 + 2 * g.normal() })
+        let bn = ScratchBatchNorm(3, numDims: 2)
+        let y = try bn(x)
+        let mean = y.mean(axes: [0]), variance = (y - mean).squared().mean(axes: [0])
+        print("A (4, 3) batch with feature means \(list(x.mean(axes: [0]).data)) goes through batch_norm in training mode:")
+        print("  output feature means     \(list(mean.data))")
+        print("  output feature variances \(list(variance.data, decimals: 6))  (σ²/(σ² + ε): ε = 1e-5 keeps them just under 1)")
+        print("  moving mean after one step \(list(bn.movingMean.data))  (= 0.1 × batch mean)")
+        print()
+    }
+
+    // MARK: 7.5.3 LeNet with batch normalization
+
+    func lenetSummary() throws -> LayerSummary {
+        Narration.section("7.5.3 Applying batch normalization in LeNet")
+        Narration.say("""
+        Batch normalization goes after each convolution or fully connected layer and before its \
+        sigmoid. The layers infer their input sizes on the first call (like PyTorch's lazy layers), \
+        so one sample image shows the shapes:
+        """)
+        Random.seed(run.seed)
+        let side = run.config.resize
+        let (net, summary) = try run.summarise("LeNet with batch normalization", side: side, batch: run.config.batchSize) { bnLeNetScratch() }
+        print(summary.printout)
+        print()
+        print(summary.table)
+        let bnValues = net.namedParameters.filter { $0.0.hasSuffix("gamma") || $0.0.hasSuffix("beta") }.reduce(0) { $0 + $1.1.count }
+        print("\n\(groupDigits(summary.totalParameters)) trainable parameters, of which \(bnValues) are γ and β;"
+              + " the moving statistics add \(net.namedBuffers.reduce(0) { $0 + $1.1.count }) more values.\n")
+        run.metrics.results["parameters"] = .number(Double(summary.totalParameters))
+        return summary
+    }
+
+    // MARK: Training both versions
+
+    func train(data: FashionMNIST, summary: LayerSummary) throws {
+        run.announce()
+
+        Random.seed(run.seed)
+        let scratch = bnLeNetScratch()
+        scratch.initialize(.xavierUniform)
+        let title = "LeNet with batch normalization"
+        let scratchTrainer = try run.train(scratch, data: data, title: title, key: "scratch", labelled: true)
+        print("(the book, zh 2.0.0 on a V100 GPU: loss 0.273, train acc 0.899, test acc 0.807)\n")
+
+        let first = scratch.layers[1] as! ScratchBatchNorm
+        print("γ and β of the first batch-norm layer after training:")
+        print("  gamma \(list(first.gamma.data))")
+        print("  beta  \(list(first.beta.data))\n")
+        run.metrics.results["first_bn_gamma"] = .array(first.gamma.data.map { .number(Double($0)) })
+        run.metrics.results["first_bn_beta"] = .array(first.beta.data.map { .number(Double($0)) })
+
+        Narration.section("7.5.4 Concise implementation")
+        Narration.say("""
+        The core's `BatchNorm` does the same in one fused kernel with a hand-written backward pass; \
+        it infers from its first input whether it is a `BatchNorm2d` or a `BatchNorm1d`. Like \
+        PyTorch it stores the unbiased batch variance in its running variance. Same seed, so the \
+        same initial weights:
+        """)
+        Random.seed(run.seed)
+        let concise = bnLeNet()
+        concise.initialize(.xavierUniform)
+        let conciseTrainer = try run.train(concise, data: data, title: title, key: "concise",
+                                           labelled: true, earlier: [(name: "scratch", history: scratchTrainer.history)])
+        print("(the book, zh 2.0.0 on a V100 GPU: loss 0.267, train acc 0.902, test acc 0.708)\n")
+
+        try compareImplementations(data: data)
+
+        Narration.section("Pictures")
+        Narration.say("The first convolution's filters, and one test image after each stage of the convolutional part.")
+        try run.drawPictures(net: concise, stages: [2: "conv1+BN+sigmoid", 3: "avg pool 1", 6: "conv2+BN+sigmoid", 7: "avg pool 2"],
+                             data: data, modelName: "LeNet+BN")
+        run.metrics.results["examples_per_sec_scratch"] = .number(scratchTrainer.examplesPerSec)
+        run.metrics.results["examples_per_sec_concise"] = .number(conciseTrainer.examplesPerSec)
+        try run.finish()
+    }
+
+    // MARK: Scratch vs fused, number by number
+
+    func compareImplementations(data: FashionMNIST) throws {
+        Narration.section("Scratch versus fused, number by number")
+        Narration.say("""
+        Beyond the book: the two implementations should compute the same function. Both networks get \
+        identical weights and the same batch of training images; we compare the outputs in training \
+        mode, the gradients with respect to the input and every γ and β, the running statistics after \
+        three SGD steps, and the outputs in prediction mode.
+        """)
+        let resize = BilinearResize(from: data.train.height, to: run.config.resize)
+        let (images, labels) = data.train.batch(data.train.batches(size: run.config.batchSize)[0], resize: resize)
+        let cmp = try BatchNormComparison.run(images: images, labels: labels, lr: run.config.learningRate, seed: run.seed)
+        for line in cmp.lines { print(line) }
+        print()
+        run.metrics.results["bn_compare"] = .object(cmp.json)
+    }
+}
+
+/// `[0.4863, 2.8573, …]`; values that round to zero print as 0 (never "-0.0000").
+func list(_ values: [Float], decimals: Int = 4) -> String {
+    "[" + values.map { v in
+        let s = String(format: "%.\(decimals)f", v)
+        return Double(s) == 0 ? String(format: "%.\(decimals)f", 0.0) : s
+    }.joined(separator: ", ") + "]"
 }

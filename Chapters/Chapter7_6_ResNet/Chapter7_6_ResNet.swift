@@ -1,11 +1,12 @@
 import ArgumentParser
+import ChapterKit
 import D2L
 import Foundation
 import Models
 
 /// D2L zh 7.6 / en 8.6, "Residual Networks (ResNet)", as a narrated program.
 @main
-struct Chapter7_6_ResNet: ChapterCommand {
+struct ResNetChapter: Chapter {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_6_ResNet",
         abstract: "Residual networks: nested function classes, residual blocks, ResNet-18 trained on Fashion-MNIST.",
@@ -14,25 +15,16 @@ struct Chapter7_6_ResNet: ChapterCommand {
         Fashion-MNIST and writes filters.png, feature-maps.png, training-curves.png and metrics.json.
         """)
 
-    @OptionGroup var options: ChapterOptions
-
     /// zh 2.0.0: lr 0.05, batch 256, 10 epochs, 96×96, Xavier.
-    static let book = Profile(epochs: 10, batchSize: 256, lr: 0.05, resize: 96)
+    static let book = TrainConfig(epochs: 10, batchSize: 256, learningRate: 0.05, resize: 96)
     /// Quick default (about 4.5 minutes on 2 cores): the original 28×28 images (1/12 of the
     /// arithmetic of 96×96), batch 128 (twice the SGD steps per image), 2 epochs over the
     /// first 40,000 training images, the learning rate falling to 0 over the second epoch.
     /// Measured here: test acc 0.890 in 267 s; with a constant rate 0.845–0.860 (batch norm's
     /// evaluation-mode accuracy swings from epoch to epoch at a constant rate, as in the book's runs).
-    static let quick = Profile(epochs: 2, batchSize: 128, lr: 0.05, resize: 28, trainLimit: 40_000, lrDecay: 0.5)
+    static let quick = TrainConfig(epochs: 2, batchSize: 128, learningRate: 0.05, resize: 28, trainLimit: 40_000, lrDecay: 0.5)
 
-    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
-        try ResNetChapter(run: run, settings: settings).tell()
-    }
-}
-
-struct ResNetChapter {
     let run: ChapterRun
-    let settings: ResolvedSettings
 
     func tell() throws {
         Narration.section("7.6 Residual Networks (ResNet)")
@@ -45,8 +37,8 @@ struct ResNetChapter {
         """)
         try residualBlockDemo()
         let net = try modelSummary()
-        if run.options.summaryOnly { return }
-        let data = try run.loadData(settings)
+        if run.mode == .summaryOnly { return }
+        let data = try run.loadData()
         try train(net, data: data)
     }
 
@@ -59,8 +51,8 @@ struct ResNetChapter {
         ReLU between them. When the block halves the size or changes the channel count, a 1×1 \
         convolution with the same stride reshapes the shortcut so the two can be added.
         """)
-        Random.seed(settings.seed)
-        var g = SeededGenerator(seed: settings.seed &+ 11)
+        Random.seed(run.seed)
+        var g = SeededGenerator(seed: run.seed &+ 11)
         let x = Tensor(shape: [4, 3, 6, 6], data: (0..<(4 * 3 * 36)).map { _ in g.nextUnit() })
         let same = Residual(3)
         let y = try GradMode.withoutGrad { try same(x) }
@@ -81,17 +73,17 @@ struct ResNetChapter {
         stem's convolution and the final layer, that is 18 layers with weights: ResNet-18. On the book's \
         224×224 sample input:
         """)
-        let net = try run.presentNetwork("ResNet-18", bookSide: 224, settings: settings) { resNet18() }.net
+        let net = try run.presentNetwork("ResNet-18", bookSide: 224) { resNet18() }.net
         print()
         return net
     }
 
     func train(_ net: Sequential, data: FashionMNIST) throws {
         Narration.section("7.6.4 Training")
-        run.announce(settings)
-        Random.seed(settings.seed)
+        run.announce()
+        Random.seed(run.seed)
         net.initialize(.xavierUniform)
-        _ = try run.train(net, data: data, settings: settings, title: "ResNet-18 on Fashion-MNIST")
+        _ = try run.train(net, data: data, title: "ResNet-18 on Fashion-MNIST")
         print("(the book, zh 2.0.0 on a V100 GPU at 96×96 for 10 epochs: loss 0.012, train acc 0.997, test acc 0.893)\n")
         Narration.say("""
         The training accuracy of ResNet-18 climbs far above its test accuracy when trained long: with 11 \
@@ -99,9 +91,8 @@ struct ResNetChapter {
         """)
         Narration.section("Pictures")
         Narration.say("The 64 filters of the 7×7 stem convolution, and one test image after the stem and after each stage.")
-        try run.drawPictures(net: net, firstConv: (net.layers[0] as! Sequential).layers[0] as! Conv2d,
-                             stageNames: [0: "stem", 1: "stage 1 (64)", 2: "stage 2 (128)", 3: "stage 3 (256)", 4: "stage 4 (512)"],
-                             data: data, settings: settings, modelName: "ResNet-18")
+        try run.drawPictures(net: net, stages: [0: "stem", 1: "stage 1 (64)", 2: "stage 2 (128)", 3: "stage 3 (256)", 4: "stage 4 (512)"],
+                             data: data, modelName: "ResNet-18")
         try run.finish()
     }
 }

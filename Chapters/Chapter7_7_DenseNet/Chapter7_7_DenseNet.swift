@@ -1,11 +1,12 @@
 import ArgumentParser
+import ChapterKit
 import D2L
 import Foundation
 import Models
 
 /// D2L zh 7.7 / en 8.7, "Densely Connected Networks (DenseNet)", as a narrated program.
 @main
-struct Chapter7_7_DenseNet: ChapterCommand {
+struct DenseNetChapter: Chapter {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_7_DenseNet",
         abstract: "DenseNet: dense blocks that concatenate, transition layers that shrink, trained on Fashion-MNIST.",
@@ -14,26 +15,17 @@ struct Chapter7_7_DenseNet: ChapterCommand {
         Fashion-MNIST and writes filters.png, feature-maps.png, training-curves.png and metrics.json.
         """)
 
-    @OptionGroup var options: ChapterOptions
-
     /// zh 2.0.0: lr 0.1, batch 256, 10 epochs, 96×96, Xavier.
-    static let book = Profile(epochs: 10, batchSize: 256, lr: 0.1, resize: 96)
+    static let book = TrainConfig(epochs: 10, batchSize: 256, learningRate: 0.1, resize: 96)
     /// Quick default (about 4.5 minutes on 2 cores): 32×32 images (the smallest power of two that
     /// survives the stem and three halving transitions; 28×28 shrinks to 1×1 before the last
     /// one), batch 64 (four times the book's SGD steps per image) with the book's lr 0.1, 2 epochs
     /// over the first 36,000 training images, the learning rate falling to 0 over the second
     /// epoch. Measured here: test acc 0.892 in 242 s; with a constant rate 0.830–0.852 (lr 0.05:
     /// 0.844; batch 128 with lr 0.05: 0.802).
-    static let quick = Profile(epochs: 2, batchSize: 64, lr: 0.1, resize: 32, trainLimit: 36_000, lrDecay: 0.5)
+    static let quick = TrainConfig(epochs: 2, batchSize: 64, learningRate: 0.1, resize: 32, trainLimit: 36_000, lrDecay: 0.5)
 
-    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
-        try DenseNetChapter(run: run, settings: settings).tell()
-    }
-}
-
-struct DenseNetChapter {
     let run: ChapterRun
-    let settings: ResolvedSettings
 
     func tell() throws {
         Narration.section("7.7 Densely Connected Networks (DenseNet)")
@@ -45,8 +37,8 @@ struct DenseNetChapter {
         """)
         try blockDemo()
         let net = try modelSummary()
-        if run.options.summaryOnly { return }
-        let data = try run.loadData(settings)
+        if run.mode == .summaryOnly { return }
+        let data = try run.loadData()
         try train(net, data: data)
     }
 
@@ -58,8 +50,8 @@ struct DenseNetChapter {
         growing, so transition layers (batch normalization, ReLU, 1×1 convolution, 2×2 average pooling \
         with stride 2) cut both the channels and the height and width.
         """)
-        Random.seed(settings.seed)
-        var g = SeededGenerator(seed: settings.seed &+ 13)
+        Random.seed(run.seed)
+        var g = SeededGenerator(seed: run.seed &+ 13)
         let x = Tensor(shape: [4, 3, 8, 8], data: (0..<(4 * 3 * 64)).map { _ in g.normal() })
         let block = DenseBlock(2, growth: 10)
         let y = try GradMode.withoutGrad { try block(x) }
@@ -78,17 +70,17 @@ struct DenseNetChapter {
         normalization, ReLU, global average pooling and a linear layer finish it. The book prints no \
         layer-by-layer shapes for DenseNet; here they are at 96×96, the size it trains on:
         """)
-        let net = try run.presentNetwork("DenseNet", bookSide: 96, settings: settings, note: " (ResNet-18 has 11,178,378)") { denseNet() }.net
+        let net = try run.presentNetwork("DenseNet", bookSide: 96, note: " (ResNet-18 has 11,178,378)") { denseNet() }.net
         print()
         return net
     }
 
     func train(_ net: Sequential, data: FashionMNIST) throws {
         Narration.section("7.7.5 Training")
-        run.announce(settings)
-        Random.seed(settings.seed)
+        run.announce()
+        Random.seed(run.seed)
         net.initialize(.xavierUniform)
-        _ = try run.train(net, data: data, settings: settings, title: "DenseNet on Fashion-MNIST")
+        _ = try run.train(net, data: data, title: "DenseNet on Fashion-MNIST")
         print("(the book, zh 2.0.0 on a V100 GPU at 96×96 for 10 epochs: loss 0.140, train acc 0.948, test acc 0.885)\n")
         Narration.section("Pictures")
         Narration.say("The 64 filters of the 7×7 stem convolution, and one test image after the stem, each dense block and each transition.")
@@ -99,8 +91,7 @@ struct DenseNetChapter {
             else if layer is Sequential { names[i] = "transition \(denseBlocks.count)" }
         }
         // A dense block's output starts with its input: its rows show the channels it added.
-        try run.drawPictures(net: net, firstConv: (net.layers[0] as! Sequential).layers[0] as! Conv2d,
-                             stageNames: names, data: data, settings: settings, modelName: "DenseNet",
+        try run.drawPictures(net: net, stages: names, data: data, modelName: "DenseNet",
                              newestChannels: denseBlocks)
         try run.finish()
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChapterKit
 import D2L
 import Foundation
 import Models
@@ -7,7 +8,7 @@ import Models
 /// program: part 1 builds and trains RegNetX-32 as the book does; part 2 runs a small
 /// design-space study and plots the error EDFs the book only shows.
 @main
-struct Chapter7_8_RegNet: ChapterCommand {
+struct RegNetChapter: Chapter {
     static let configuration = CommandConfiguration(
         commandName: "Chapter7_8_RegNet",
         abstract: "AnyNet and RegNet: RegNetX-32 trained on Fashion-MNIST, and a design-space study with error EDFs.",
@@ -19,30 +20,22 @@ struct Chapter7_8_RegNet: ChapterCommand {
         files with --merge.
         """)
 
-    @OptionGroup var options: ChapterOptions
-    @OptionGroup var study: StudyOptions
-
     /// en 1.0.3: lr 0.05, batch 128, 10 epochs, 96×96, PyTorch's default initialisation.
-    static let book = Profile(epochs: 10, batchSize: 128, lr: 0.05, resize: 96)
+    static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.05, resize: 96)
     /// Quick default (about 3.5 minutes on 2 cores): the original 28×28 images (1/12 of the
     /// arithmetic of 96×96), learning rate 0.1 falling to 0 over the second half of the steps,
     /// 3 epochs over the first 50,000 training images. (At a constant rate the last epoch's
     /// accuracy swings: 0.865 and 0.838 with the same recipe, differing only in float rounding.)
-    static let quick = Profile(epochs: 3, batchSize: 128, lr: 0.1, resize: 28, trainLimit: 50_000, lrDecay: 0.5)
+    static let quick = TrainConfig(epochs: 3, batchSize: 128, learningRate: 0.1, resize: 28, trainLimit: 50_000, lrDecay: 0.5)
 
-    func tell(_ run: ChapterRun, _ settings: ResolvedSettings) throws {
-        let chapter = RegNetChapter(run: run, settings: settings, study: study)
-        if !study.merge.isEmpty { return try chapter.mergeShards() }
-        try chapter.tell()
-    }
-}
-
-struct RegNetChapter {
     let run: ChapterRun
-    let settings: ResolvedSettings
-    let study: StudyOptions
+    /// The design-space study's flags (part 2).
+    var options = StudyOptions()
+
+    init(run: ChapterRun) { self.run = run }
 
     func tell() throws {
+        if !options.merge.isEmpty { return try mergeShards() }
         Narration.section("7.8 Designing Convolution Network Architectures (AnyNet, RegNet)")
         Narration.say("""
         The networks so far were designed by hand, one insight at a time. Radosavovic et al. (2020) \
@@ -51,25 +44,25 @@ struct RegNetChapter {
         their errors; a refinement that shifts the whole distribution towards low error is kept.
         """)
         var net: Sequential?
-        if study.part != .study {
+        if options.part != .study {
             try blockDemo()
             net = try modelSummary()
         }
-        if run.options.summaryOnly {
-            if study.part != .network { DesignSpaceStudyChapter.describeSpaces(study) }
+        if run.mode == .summaryOnly {
+            if options.part != .network { DesignSpaceStudyChapter.describeSpaces(options) }
             return
         }
-        let data = try run.loadData(settings)
+        let data = try run.loadData()
         var files = ["metrics.json"]
         if let net {
             try train(net, data: data)
             files = ["filters.png", "feature-maps.png", "training-curves.png"] + files
         }
-        if study.part == .all && (run.options.load != nil || run.options.evalOnly) {
+        if options.part == .all && run.startsFromSavedWeights {
             // Loaded weights are RegNetX-32's: the study trains its own networks from scratch.
             print("(The design-space study (7.8.5) is skipped with --load/--eval-only; run it alone with --part study.)")
-        } else if study.part != .network {
-            try DesignSpaceStudyChapter(run: run, settings: settings, options: study, data: data).tell()
+        } else if options.part != .network {
+            try DesignSpaceStudyChapter(run: run, options: options, data: data).tell()
             files += [DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.logFile]
         }
         try run.finish(files: files)
@@ -85,8 +78,8 @@ struct RegNetChapter {
         stage halves height and width and projects the shortcut with a 1×1 convolution. Per stage i the \
         free choices are its depth d_i, width w_i, bottleneck ratio b_i and group width g_i.
         """)
-        Random.seed(settings.seed)
-        var g = SeededGenerator(seed: settings.seed &+ 17)
+        Random.seed(run.seed)
+        var g = SeededGenerator(seed: run.seed &+ 17)
         let x = Tensor(shape: [4, 32, 96, 96], data: (0..<(4 * 32 * 96 * 96)).map { _ in g.normal() })
         let block = ResNeXtBlock(channels: 32, groupWidth: 16, botMul: 1)
         let y = try GradMode.withoutGrad { try block(x) }
@@ -103,28 +96,27 @@ struct RegNetChapter {
         6 blocks with 32 and 80 channels. That is 1 + 10·3 + 1 = 32 layers with weights, not counting \
         the two projections. Its shapes on one 96×96 image:
         """)
-        let net = try run.presentNetwork("RegNetX-32", bookSide: 96, settings: settings) { regNetX32() }.net
+        let net = try run.presentNetwork("RegNetX-32", bookSide: 96) { regNetX32() }.net
         print()
         return net
     }
 
     func train(_ net: Sequential, data: FashionMNIST) throws {
         Narration.section("7.8.4 Training RegNetX-32")
-        run.announce(settings, initialisation: "PyTorch's default initialisation")
-        Random.seed(settings.seed)
+        run.announce(initialisation: "PyTorch's default initialisation")
+        Random.seed(run.seed)
         net.initialize(.pytorchDefault)
-        _ = try run.train(net, data: data, settings: settings, title: "RegNetX-32 on Fashion-MNIST",
+        _ = try run.train(net, data: data, title: "RegNetX-32 on Fashion-MNIST",
                           stateDictPrefix: regNetStateDictPrefix)
         print("(the book, en 1.0.3 on a GPU at 96×96 for 10 epochs: val acc 0.908, read from its plot; it prints no result line)\n")
         Narration.section("Pictures")
         Narration.say("The 32 filters of the stem's 3×3 convolution, and one test image after the stem and each stage.")
-        let firstConv = (net.layers[0] as! Sequential).layers[0] as! Conv2d
-        try run.drawPictures(net: net, firstConv: firstConv, stageNames: [0: "stem (32)", 1: "stage 1 (32)", 2: "stage 2 (80)"],
-                             data: data, settings: settings, modelName: "RegNetX-32")
+        try run.drawPictures(net: net, stages: [0: "stem (32)", 1: "stage 1 (32)", 2: "stage 2 (80)"],
+                             data: data, modelName: "RegNetX-32")
     }
 
     func mergeShards() throws {
-        try DesignSpaceStudyChapter.merge(run: run, options: study)
+        try DesignSpaceStudyChapter.merge(run: run, options: options)
         try run.finish(files: ["metrics.json", DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.logFile])
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import ChapterKit
 import D2L
+import Experiments
 import Foundation
 import Models
 
@@ -14,7 +16,6 @@ struct DesignSpaceStudyChapter {
     static let defaultBand = "5:10"
 
     let run: ChapterRun
-    let settings: ResolvedSettings
     let options: StudyOptions
     let data: FashionMNIST
 
@@ -51,20 +52,20 @@ struct DesignSpaceStudyChapter {
               + "results are appended to \(logPath) as each one finishes, so an interrupted study resumes.\n")
         for space in options.spaceList {
             for index in 0..<options.samples where shard.contains(index) {
-                let key = StudyKey(space: space, index: index, seed: settings.seed, budgetSteps: options.budget,
+                let key = StudyKey(space: space, index: index, seed: run.seed, budgetSteps: options.budget,
                                    batchSize: Self.batchSize, side: Self.side, flopsBand: [options.band.lowerBound, options.band.upperBound])
                 if let r = done[key] {
                     print(line(r, note: "(already in \(Self.logFile))"))
                     continue
                 }
-                let sample = try sampler.sample(space, index: index, seed: settings.seed)
+                let sample = try sampler.sample(space, index: index, seed: run.seed)
                 let record = try trainOne(sample, space: space, index: index, epochs: epochs, data: studyData)
                 try StudyLog.append(record, to: logPath)
                 done[key] = record
                 print(line(record, note: String(format: "%.1f s", record.seconds)))
             }
         }
-        let mine = done.values.filter { $0.seed == settings.seed && $0.budgetSteps == options.budget && $0.side == Self.side
+        let mine = done.values.filter { $0.seed == run.seed && $0.budgetSteps == options.budget && $0.side == Self.side
             && $0.batchSize == Self.batchSize && $0.flopsBand == [options.band.lowerBound, options.band.upperBound] }
         try Self.report(Array(mine), spaces: options.spaceList, run: run)
     }
@@ -76,7 +77,7 @@ struct DesignSpaceStudyChapter {
     }
 
     func trainOne(_ sample: DesignSpaceSampler.Sample, space: DesignSpace, index: Int, epochs: Int, data: FashionMNIST) throws -> StudyRecord {
-        let seed = settings.seed &+ UInt64(index) &* 1_000 &+ UInt64(DesignSpace.allCases.firstIndex(of: space)!)
+        let seed = run.seed &+ UInt64(index) &* 1_000 &+ UInt64(DesignSpace.allCases.firstIndex(of: space)!)
         Random.seed(seed)
         let net = sample.architecture.make()
         net.initialize(.pytorchDefault)
@@ -96,7 +97,7 @@ struct DesignSpaceStudyChapter {
             """.utf8))
             throw ExitCode(e.exitCode)
         }
-        return StudyRecord(space: space, index: index, seed: settings.seed, architecture: sample.architecture,
+        return StudyRecord(space: space, index: index, seed: run.seed, architecture: sample.architecture,
                            params: sample.parameters, flops: sample.flops, error: error,
                            seconds: (ContinuousClock.now - start).seconds, budgetSteps: options.budget,
                            batchSize: Self.batchSize, side: Self.side, flopsBand: options.band)

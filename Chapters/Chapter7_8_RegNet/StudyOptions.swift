@@ -1,5 +1,7 @@
 import ArgumentParser
+import ChapterKit
 import D2L
+import Experiments
 import Models
 
 /// Which parts of the chapter to run.

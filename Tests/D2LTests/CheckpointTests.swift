@@ -284,11 +284,10 @@ extension CoreTests {
 
         /// A resumed run's up-front estimate covers what is left, not the whole run.
         @Test func estimateCountsOnlyWhatIsLeft() {
-            let trainer = Trainer(net: makeNet(seed: 1, interruptAt: .max), data: syntheticData(train: 300, test: 10),
-                                  config: TrainConfig(epochs: 2, batchSize: 32, learningRate: 0.1, resize: 28, seed: 1))
-            #expect(trainer.estimateLine(imagesPerSecond: 100, batchCount: 3)
+            let config = TrainConfig(epochs: 2, batchSize: 32, learningRate: 0.1, resize: 28, seed: 1)
+            #expect(TrainingConsole.estimateLine(imagesPerSecond: 100, batchCount: 3, config: config, trainImages: 300)
                     == "Measured 100 img/s over batches 2–4: 2 epochs of 300 images need about 6 s of training, plus test evaluation.")
-            #expect(trainer.estimateLine(imagesPerSecond: 100, batchCount: 3, alreadyTrained: 450)
+            #expect(TrainingConsole.estimateLine(imagesPerSecond: 100, batchCount: 3, config: config, trainImages: 300, alreadyTrained: 450)
                     == "Measured 100 img/s over batches 2–4: the remaining 150 images of 2 epochs of 300 images need about 2 s of training, plus test evaluation.")
         }
 

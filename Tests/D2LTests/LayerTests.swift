@@ -1,6 +1,7 @@
 import Testing
 @testable import D2L
 @testable import Models
+import Experiments
 
 extension CoreTests {
     @Suite struct LayerTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import D2L
 @testable import Models
+import Experiments
 
 /// RegNetX-32, the ResNeXt block, and the design-space sampler and study bookkeeping (chapter 7.8).
 extension CoreTests {

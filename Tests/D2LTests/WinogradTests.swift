@@ -144,7 +144,10 @@ extension CoreTests {
             let g = ConvGeometry(channels: t.c, height: t.h, width: t.w, kernel: (t.kernel, t.kernel),
                                  stride: (1, 1), padding: (t.pad, t.pad))
             #expect(WinogradPlan.choose(g, outChannels: t.k, groups: 1, imagesPerWorker: t.n) != nil)
-            try checkGradients([x, w, b]) { conv2d(x, weight: w, bias: b, Conv2dConfig(padding: (t.pad, t.pad))) }
+            // The output is linear in each input, so a central difference has no truncation error
+            // at any step; a step of 0.1 instead of 0.01 divides the float rounding in it by ten
+            // (Winograd's transforms round more than a direct sum).
+            try checkGradients([x, w, b], eps: 0.1) { conv2d(x, weight: w, bias: b, Conv2dConfig(padding: (t.pad, t.pad))) }
         }
     }
 }

@@ -1,45 +1,5 @@
 import Foundation
 
-/// The book's training loop (`d2l.train_ch6`) with its exact result lines.
-///
-/// Per epoch: shuffle, then for every mini-batch forward → mean cross-entropy → backward →
-/// SGD step, accumulating loss·n, correct predictions and n; then test accuracy in eval mode.
-/// `examples/sec` counts the training steps only (data preparation and evaluation excluded),
-/// as the book's timer does.
-public struct TrainConfig: Sendable {
-    public var epochs: Int
-    public var batchSize: Int
-    public var learningRate: Float
-    public var resize: Int
-    public var seed: UInt64
-    /// The fraction of all steps over which the learning rate falls linearly to 0 at the end
-    /// of the run; 0 keeps it constant, as the book does.
-    public var lrDecay: Double
-    /// The fraction of all steps over which the learning rate first rises linearly to its
-    /// value (a warm-up); 0 starts at full rate, as the book does. Warm-up and decay
-    /// together cover at most all steps.
-    public var lrWarmup: Double
-    public init(epochs: Int, batchSize: Int, learningRate: Float, resize: Int, seed: UInt64, lrDecay: Double = 0,
-                lrWarmup: Double = 0) {
-        self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
-        self.resize = resize; self.seed = seed; self.lrDecay = lrDecay; self.lrWarmup = lrWarmup
-    }
-
-    /// The learning rate of step `step` (0-based) of `totalSteps`: lr·(step + 1)/(warm-up
-    /// steps) during the first `lrWarmup` of the steps, then `learningRate` until the last
-    /// `lrDecay` of the steps, then lr·(totalSteps − step)/(decay steps), reaching
-    /// lr/(decay steps) at the last step. Depends on the step index only, so a resumed run
-    /// continues the same schedule.
-    public func learningRate(step: Int, of totalSteps: Int) -> Float {
-        let warmupSteps = Int((lrWarmup * Double(totalSteps)).rounded())
-        let decaySteps = Int((lrDecay * Double(totalSteps)).rounded())
-        let left = totalSteps - step
-        if decaySteps > 0 && left < decaySteps { return learningRate * Float(left) / Float(decaySteps) }
-        if step < warmupSteps { return learningRate * Float(step + 1) / Float(warmupSteps) }
-        return learningRate
-    }
-}
-
 /// Training stopped because the loss stopped being a finite number.
 public struct DivergenceError: Error, CustomStringConvertible {
     public let epoch: Int, batch: Int, learningRate: Float, loss: Float
@@ -49,6 +9,14 @@ public struct DivergenceError: Error, CustomStringConvertible {
     }
 }
 
+/// The book's training loop (`d2l.train_ch6`) with its exact result lines.
+///
+/// Per epoch: shuffle, then for every mini-batch forward → mean cross-entropy → backward and
+/// SGD step, accumulating loss·n, correct predictions and n; then test accuracy in evaluation
+/// mode. `examples/sec` counts the training steps only (data preparation and evaluation
+/// excluded), as the book's timer does. Around that loop, and kept out of it: resuming a saved
+/// run (`restore`), what is shown on the terminal (`TrainingConsole`), where the run stands
+/// for a checkpoint (`progress`), and stopping on Ctrl-C or a non-finite loss.
 public final class Trainer {
     public let net: Module
     public let data: FashionMNIST
@@ -101,112 +69,82 @@ public final class Trainer {
     /// batch during which Ctrl-C or SIGTERM arrived (see `Interruption`); `progress` then
     /// describes the state after that batch.
     public func fit(resumeFrom: TrainingProgress? = nil, onEpoch: (EpochMetrics) throws -> Void = { _ in }) throws {
-        let resize = BilinearResize(from: data.train.height, to: config.resize)
-        var shuffler = SeededGenerator(seed: config.seed &+ 0x5EED)
         try materialise()
-        if let resumeFrom {
-            position = resumeFrom
-            history = resumeFrom.history
-            examples = resumeFrom.examples
-            trainSeconds = resumeFrom.trainSeconds
-            shuffler = TrainingProgress.generator(resumeFrom.shuffleState) ?? shuffler
-            Random.generator = TrainingProgress.generator(resumeFrom.randomState) ?? Random.generator
-            for (path, module) in net.namedModules {
-                if let stream = resumeFrom.layerRandomStates[path].flatMap(TrainingProgress.generator) {
-                    module.restoreRandomStream(stream)
-                }
-            }
-        }
-        let sgd = SGD(net.parameters, learningRate: config.learningRate)
-        let batchesPerEpoch = (data.train.count + config.batchSize - 1) / config.batchSize
-        let totalSteps = config.epochs * batchesPerEpoch
-        var bar = ProgressBar(interactive: ProgressBar.stdoutIsTerminal && !quiet)
-        bar.label = label
-        var stepsThisProcess = 0, measuredImages = 0, measuredSeconds = 0.0
-        let imagesBeforeThisProcess = (position.epoch - 1) * data.train.count + position.seen
-        for epoch in position.epoch...Swift.max(position.epoch, config.epochs) where epoch <= config.epochs {
+        var shuffler = restore(resumeFrom)
+        var console = quiet ? nil : TrainingConsole(label: label, config: config, trainImages: data.train.count, position: position)
+        let resize = BilinearResize(from: data.train.height, to: config.resize)
+        let sgd = config.optimizer(for: net.parameters)
+        for epoch in stride(from: position.epoch, through: config.epochs, by: 1) {
             net.train()
             let shuffleState = TrainingProgress.hex(shuffler)
             let batches = data.train.shuffledBatches(size: config.batchSize, using: &shuffler)
-            let resuming = epoch == position.epoch && position.batchesDone > 0
-            var lossSum = resuming ? position.lossSum : 0, correct = resuming ? position.correct : 0
-            var seen = resuming ? position.seen : 0, stepSeconds = resuming ? position.stepSeconds : 0
-            // The plot gets the running loss and accuracy every ⌊batches/5⌋ batches and at the
-            // epoch's end, as in train_ch6.
-            var points = resuming ? position.points ?? [] : []
-            let pointEvery = Swift.max(1, batches.count / 5)
-            for (b, indices) in batches.enumerated() where !resuming || b >= position.batchesDone {
+            var totals = position.totals     // zeros, or the interrupted epoch's sums when resuming
+            for (b, indices) in batches.enumerated() where b >= totals.batchesDone {
                 let (x, y) = data.train.batch(indices, resize: resize)
-                sgd.learningRate = config.learningRate(step: (epoch - 1) * batchesPerEpoch + b, of: totalSteps)
+                sgd.learningRate = config.learningRate(step: (epoch - 1) * batches.count + b, of: config.epochs * batches.count)
                 let start = ContinuousClock.now
-                // Cleared before the forward pass, as the book's loop does, so that the last
-                // step's gradients are freed before this step's activations are allocated.
-                sgd.zeroGrad()
+                sgd.zeroGrad()   // before the forward pass, as the book: last step's gradients go first
                 let logits = try net(x)
                 let loss = crossEntropy(logits, labels: y)
-                guard loss.item.isFinite else {
-                    bar.clear()
-                    throw DivergenceError(epoch: epoch, batch: b + 1, learningRate: sgd.learningRate, loss: loss.item)
-                }
+                try stopIfDiverged(loss, epoch: epoch, batch: b + 1, learningRate: sgd.learningRate, console: console)
                 sgd.backwardAndStep(loss)
-                lossSum += Double(loss.item) * Double(y.count)
-                correct += correctCount(logits, labels: y)
-                seen += y.count
                 let seconds = (ContinuousClock.now - start).seconds
-                stepSeconds += seconds
-                stepsThisProcess += 1
-                if (b + 1) % pointEvery == 0 || b + 1 == batches.count {
-                    points.append(TrainPoint(epoch: Double(epoch - 1) + Double(b + 1) / Double(batches.count),
-                                             loss: lossSum / Double(seen), trainAcc: Double(correct) / Double(seen)))
-                }
-                // Skip this process's first batch (workspaces are allocated there), measure the next three.
-                if stepsThisProcess > 1 { measuredImages += y.count; measuredSeconds += seconds }
-                if !quiet && stepsThisProcess == Self.estimateAfter + 1 && b + 1 < batches.count {
-                    bar.clear()
-                    print(estimateLine(imagesPerSecond: Double(measuredImages) / measuredSeconds, batchCount: Self.estimateAfter,
-                                       alreadyTrained: imagesBeforeThisProcess))
-                }
-                position = TrainingProgress(history: history, epoch: epoch, batchesDone: b + 1, lossSum: lossSum,
-                                            correct: correct, seen: seen, stepSeconds: stepSeconds, points: points, examples: examples,
-                                            trainSeconds: trainSeconds, shuffleState: shuffleState, randomState: [],
-                                            layerRandomStates: [:])
-                if Interruption.signal != 0 {
-                    bar.clear()
-                    throw InterruptedError(signal: Interruption.signal, epoch: epoch, batch: b + 1)
-                }
-                bar.update(epoch: epoch, epochs: config.epochs, batch: b + 1, batches: batches.count,
-                           loss: lossSum / Double(seen), acc: Double(correct) / Double(seen),
-                           imagesPerSec: Double(seen) / stepSeconds, secondsPerBatch: stepSeconds / Double(b + 1))
+                totals.add(loss: loss.item, correct: correctCount(logits, labels: y), count: y.count, seconds: seconds,
+                           epoch: epoch, of: batches.count)
+                console?.batchFinished(epoch: epoch, totals: totals, of: batches.count, images: y.count, seconds: seconds)
+                try batchFinished(epoch: epoch, totals: totals, shuffleState: shuffleState, console: console)
             }
-            bar.clear()
-            examples += seen
-            trainSeconds += stepSeconds
             sgd.zeroGrad()   // the next step would clear them anyway; evaluation need not hold them
             let testAcc = try evaluateAccuracy(net, on: data.test, batchSize: Swift.max(config.batchSize, 256), resize: resize)
-            let m = EpochMetrics(epoch: epoch, loss: lossSum / Double(seen), trainAcc: Double(correct) / Double(seen),
-                                 testAcc: testAcc, trainSeconds: stepSeconds, trainPoints: points)
-            history.append(m)
-            position = TrainingProgress(history: history, epoch: epoch + 1, examples: examples, trainSeconds: trainSeconds,
-                                        shuffleState: TrainingProgress.hex(shuffler), randomState: [], layerRandomStates: [:])
-            if !quiet { print(String(format: "%@epoch %d/%d: loss %.3f, train acc %.3f, test acc %.3f (%.1f s, %@ img/s)",
-                         label.isEmpty ? "" : label + " ", epoch, config.epochs, m.loss, m.trainAcc, m.testAcc,
-                         stepSeconds, groupDigits(Int(Double(seen) / stepSeconds)))) }
-            fflush(nil)
-            try onEpoch(m)
+            epochFinished(epoch: epoch, totals: totals, testAcc: testAcc, shuffler: shuffler, console: console)
+            try onEpoch(history.last!)
         }
     }
 
-    /// The batch after which the run's duration is estimated (batches 2…4 are measured).
-    static let estimateAfter = 3
+    /// Takes over a saved run's history, counters and random streams; returns the shuffler
+    /// (as it was before the interrupted epoch drew its order, or fresh from the seed).
+    private func restore(_ saved: TrainingProgress?) -> SeededGenerator {
+        let fresh = SeededGenerator(seed: config.seed &+ 0x5EED)
+        guard let saved else { return fresh }
+        position = saved
+        history = saved.history
+        examples = saved.examples
+        trainSeconds = saved.trainSeconds
+        Random.generator = TrainingProgress.generator(saved.randomState) ?? Random.generator
+        for (path, module) in net.namedModules {
+            if let stream = saved.layerRandomStates[path].flatMap(TrainingProgress.generator) {
+                module.restoreRandomStream(stream)
+            }
+        }
+        return TrainingProgress.generator(saved.shuffleState) ?? fresh
+    }
 
-    /// `Measured 146 img/s over batches 2–4: 1 epoch of 36,000 images needs about 4 min 6 s of training, plus test evaluation.`
-    /// A resumed run (`alreadyTrained` images done before this process) estimates what is left.
-    func estimateLine(imagesPerSecond rate: Double, batchCount: Int, alreadyTrained: Int = 0) -> String {
-        let images = config.epochs * data.train.count - alreadyTrained
-        let epochs = "\(config.epochs) epoch\(config.epochs == 1 ? "" : "s") of \(groupDigits(data.train.count)) images"
-        let what = alreadyTrained > 0 ? "the remaining \(groupDigits(images)) images of \(epochs) need" : "\(epochs) need\(config.epochs == 1 ? "s" : "")"
-        return "Measured \(groupDigits(Int(rate))) img/s over batches 2–\(batchCount + 1): \(what) "
-            + "about \(spokenDuration(Double(images) / rate)) of training, plus test evaluation."
+    private func stopIfDiverged(_ loss: Tensor, epoch: Int, batch: Int, learningRate: Float, console: TrainingConsole?) throws {
+        guard !loss.item.isFinite else { return }
+        console?.clear()
+        throw DivergenceError(epoch: epoch, batch: batch, learningRate: learningRate, loss: loss.item)
+    }
+
+    /// Records where the run stands, and stops here if Ctrl-C or SIGTERM arrived.
+    private func batchFinished(epoch: Int, totals: EpochTotals, shuffleState: [String], console: TrainingConsole?) throws {
+        position = TrainingProgress(history: history, epoch: epoch, totals: totals, examples: examples,
+                                    trainSeconds: trainSeconds, shuffleState: shuffleState)
+        if Interruption.signal != 0 {
+            console?.clear()
+            throw InterruptedError(signal: Interruption.signal, epoch: epoch, batch: totals.batchesDone)
+        }
+    }
+
+    private func epochFinished(epoch: Int, totals: EpochTotals, testAcc: Double, shuffler: SeededGenerator, console: TrainingConsole?) {
+        examples += totals.seen
+        trainSeconds += totals.stepSeconds
+        let m = EpochMetrics(epoch: epoch, loss: totals.loss, trainAcc: totals.accuracy, testAcc: testAcc,
+                             trainSeconds: totals.stepSeconds, trainPoints: totals.points)
+        history.append(m)
+        position = TrainingProgress(history: history, epoch: epoch + 1, totals: EpochTotals(), examples: examples,
+                                    trainSeconds: trainSeconds, shuffleState: TrainingProgress.hex(shuffler))
+        console?.epochFinished(m, images: totals.seen)
+        fflush(nil)
     }
 
     /// The book's two result lines, e.g. `loss 0.273, train acc 0.899, test acc 0.807` and
@@ -232,12 +170,4 @@ public func evaluateAccuracy(_ net: Module, on set: ImageSet, batchSize: Int, re
         }
     }
     return Double(correct) / Double(Swift.max(set.count, 1))
-}
-
-extension Duration {
-    /// The duration in seconds as a Double.
-    public var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) * 1e-18
-    }
 }

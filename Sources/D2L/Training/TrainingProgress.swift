@@ -25,14 +25,25 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
 
     public init() {}
 
-    init(history: [EpochMetrics], epoch: Int, batchesDone: Int = 0, lossSum: Double = 0, correct: Int = 0, seen: Int = 0,
-         stepSeconds: Double = 0, points: [TrainPoint] = [], examples: Int, trainSeconds: Double, shuffleState: [String],
-         randomState: [String], layerRandomStates: [String: [String]]) {
-        self.history = history; self.epoch = epoch; self.batchesDone = batchesDone
-        self.lossSum = lossSum; self.correct = correct; self.seen = seen; self.stepSeconds = stepSeconds
-        self.points = points.isEmpty ? nil : points
-        self.examples = examples; self.trainSeconds = trainSeconds
-        self.shuffleState = shuffleState; self.randomState = randomState; self.layerRandomStates = layerRandomStates
+    init(history: [EpochMetrics], epoch: Int, totals: EpochTotals, examples: Int, trainSeconds: Double, shuffleState: [String]) {
+        self.history = history; self.epoch = epoch
+        self.totals = totals
+        self.examples = examples; self.trainSeconds = trainSeconds; self.shuffleState = shuffleState
+    }
+
+    /// The running sums of `epoch` so far.
+    var totals: EpochTotals {
+        get {
+            var t = EpochTotals()
+            t.batchesDone = batchesDone; t.lossSum = lossSum; t.correct = correct; t.seen = seen
+            t.stepSeconds = stepSeconds; t.points = points ?? []
+            return t
+        }
+        set {
+            batchesDone = newValue.batchesDone; lossSum = newValue.lossSum; correct = newValue.correct
+            seen = newValue.seen; stepSeconds = newValue.stepSeconds
+            points = newValue.points.isEmpty ? nil : newValue.points
+        }
     }
 
     enum CodingKeys: String, CodingKey {

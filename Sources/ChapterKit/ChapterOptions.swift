@@ -1,4 +1,5 @@
 import ArgumentParser
+import D2L
 import Foundation
 
 /// The flags every chapter shares (`@OptionGroup var options: ChapterOptions`).
@@ -103,85 +104,26 @@ public struct ChapterOptions: ParsableArguments {
     }
 }
 
-/// A chapter's training settings: its quick default or the book's.
-public struct Profile: Sendable {
-    public var epochs: Int
-    public var batchSize: Int
-    public var lr: Float
-    public var resize: Int
-    public var trainLimit: Int?
-    public var testLimit: Int?
-    /// See `TrainConfig.lrDecay`; 0 (constant) in every book profile.
-    public var lrDecay: Double
-    /// See `TrainConfig.lrWarmup`; 0 (full rate from the start) in every book profile.
-    public var lrWarmup: Double
-    public init(epochs: Int, batchSize: Int, lr: Float, resize: Int, trainLimit: Int? = nil, testLimit: Int? = nil,
-                lrDecay: Double = 0, lrWarmup: Double = 0) {
-        self.epochs = epochs; self.batchSize = batchSize; self.lr = lr; self.resize = resize
-        self.trainLimit = trainLimit; self.testLimit = testLimit; self.lrDecay = lrDecay; self.lrWarmup = lrWarmup
-    }
-}
-
-/// The settings a run uses, after applying flags over the chosen profile.
-public struct ResolvedSettings: Sendable {
-    public let profileName: String
-    public let settings: Profile
-    public let book: Profile
-    public let seed: UInt64
-
-    public var train: TrainConfig {
-        TrainConfig(epochs: settings.epochs, batchSize: settings.batchSize, learningRate: settings.lr,
-                    resize: settings.resize, seed: seed, lrDecay: settings.lrDecay, lrWarmup: settings.lrWarmup)
-    }
-
-    /// How this run differs from the book's configuration, one phrase per difference.
-    public var differencesFromBook: [String] {
-        var d: [String] = []
-        if settings.epochs != book.epochs { d.append("\(settings.epochs) epoch\(settings.epochs == 1 ? "" : "s") instead of \(book.epochs)") }
-        if settings.batchSize != book.batchSize { d.append("batch size \(settings.batchSize) instead of \(book.batchSize)") }
-        if settings.lr != book.lr { d.append("learning rate \(settings.lr) instead of \(book.lr)") }
-        if settings.lrWarmup != book.lrWarmup {
-            d.append(settings.lrWarmup == 0 ? "the full learning rate from the first step"
-                     : "the learning rate rising linearly from 0 over the first \(Int((settings.lrWarmup * 100).rounded()))% of the steps (a warm-up)")
-        }
-        if settings.lrDecay != book.lrDecay {
-            d.append(settings.lrDecay == 0 ? "a constant learning rate"
-                     : "the learning rate falling linearly to 0 over the last \(Int((settings.lrDecay * 100).rounded()))% of the steps instead of staying constant")
-        }
-        if settings.resize != book.resize { d.append("\(settings.resize)×\(settings.resize) images instead of \(book.resize)×\(book.resize)") }
-        if let n = settings.trainLimit { d.append("the first \(groupDigits(n)) of 60,000 training images") }
-        if let n = settings.testLimit { d.append("the first \(groupDigits(n)) of 10,000 test images") }
-        return d
-    }
-
-    /// The settings as JSON for metrics.json.
-    public var json: [String: JSONValue] {
-        var s: [String: JSONValue] = [
-            "profile": .string(profileName), "epochs": .number(Double(settings.epochs)),
-            "batch_size": .number(Double(settings.batchSize)), "lr": .number(Double(settings.lr)),
-            "resize": .number(Double(settings.resize)), "seed": .number(Double(seed)),
-            "lr_decay": .number(settings.lrDecay), "lr_warmup": .number(settings.lrWarmup),
-            "threads": .number(Double(Parallel.threads)),
-        ]
-        s["train_limit"] = settings.trainLimit.map { .number(Double($0)) } ?? .null
-        s["test_limit"] = settings.testLimit.map { .number(Double($0)) } ?? .null
-        return s
-    }
-}
-
 extension ChapterOptions {
-    /// Applies the flags over `quick` (or `book` with --full).
-    public func resolve(quick: Profile, book: Profile) -> ResolvedSettings {
-        var p = full ? book : quick
+    /// What the flags ask this run to do.
+    var mode: RunMode {
+        if summaryOnly { return .summaryOnly }
+        if resume != nil { return .resume }
+        return evalOnly ? .evalOnly : .train
+    }
+
+    /// The flags given, applied over `profile` (the chapter's quick default, or the book's with --full).
+    func overriding(_ profile: TrainConfig) -> TrainConfig {
+        var p = profile
         if let epochs { p.epochs = epochs }
         if let batchSize { p.batchSize = batchSize }
-        if let lr { p.lr = lr }
+        if let lr { p.learningRate = lr }
         if let lrDecay { p.lrDecay = lrDecay }
         if let lrWarmup { p.lrWarmup = lrWarmup }
         if let resize { p.resize = resize }
         if let trainLimit { p.trainLimit = trainLimit }
         if let testLimit { p.testLimit = testLimit }
-        let name = full ? "full" : "quick"
-        return ResolvedSettings(profileName: name, settings: p, book: book, seed: seed)
+        p.seed = seed
+        return p
     }
 }

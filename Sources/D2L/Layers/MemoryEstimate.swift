@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 
 /// A rough, deliberately generous estimate of the memory a training run needs, so that a
@@ -37,21 +36,4 @@ public enum MemoryEstimate {
 
     /// "2.4 GiB"
     public static func describe(_ bytes: Int) -> String { String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
-}
-
-extension ChapterRun {
-    /// Refuses, with the estimate and a batch size that fits, a run that would need more than
-    /// 85% of the machine's memory.
-    public func checkMemory(_ summary: LayerSummary, name: String, side: Int, batch: Int,
-                            available: Int = MemoryEstimate.availableBytes) throws {
-        let need = MemoryEstimate.trainingBytes(summary, batch: batch)
-        let budget = available / 100 * 85
-        guard need > budget else { return }
-        let fits = (budget - MemoryEstimate.fixedBytes(summary)) / Swift.max(MemoryEstimate.bytesPerImage(summary), 1)
-        throw ValidationError("""
-        training \(name) at \(side)×\(side) with --batch-size \(batch) needs about \(MemoryEstimate.describe(need)) \
-        (estimated from the network's activations), more than the \(MemoryEstimate.describe(available)) this machine \
-        has. \(fits >= 1 ? "A batch size of at most \(fits) fits at this size." : "Use a smaller --resize.")
-        """)
-    }
 }

@@ -1,15 +1,16 @@
 import ArgumentParser
+import D2L
 import Foundation
 
 /// The parts of a chapter that train a network and draw it: the settings line, training with
 /// metrics and curves written after every epoch, the book's result lines, and pictures.
 extension ChapterRun {
     /// Prints the training settings and, honestly, how they differ from the book.
-    public func announce(_ settings: ResolvedSettings, initialisation: String = "Xavier initialisation") {
-        let c = settings.train
+    public func announce(initialisation: String = "Xavier initialisation") {
+        let c = config
         print("Training with lr \(c.learningRate), batch size \(c.batchSize), \(c.epochs) epoch\(c.epochs == 1 ? "" : "s"), "
-              + "\(c.resize)×\(c.resize) images, \(initialisation), plain SGD (\(settings.profileName) profile).")
-        let trimmed = settings.differencesFromBook
+              + "\(c.resize)×\(c.resize) images, \(initialisation), plain SGD (\(settings.profile) profile).")
+        let trimmed = c.differences(from: book)
         if trimmed.isEmpty {
             print("These are the book's settings (zh 2.0.0).\n")
         } else {
@@ -27,32 +28,28 @@ extension ChapterRun {
     ///   - labelled: print `key` in front of the progress and epoch lines (when a chapter trains several nets).
     ///   - stateDictPrefix: the prefix of the book's `state_dict` names that our module tree lacks (`net.` for en 1.0 models).
     @discardableResult
-    public func train(_ net: Module, data: FashionMNIST, settings: ResolvedSettings, title: String,
-                      key: String = "", labelled: Bool = false,
+    public func train(_ net: Module, data: FashionMNIST, title: String, key: String = "", labelled: Bool = false,
                       earlier: [(name: String, history: [EpochMetrics])] = [], stateDictPrefix: String = "") throws -> Trainer {
-        let trainer = Trainer(net: net, data: data, config: settings.train, label: labelled ? key : "")
+        let trainer = Trainer(net: net, data: data, config: config, label: labelled ? key : "")
         try trainer.materialise()
         var resumeFrom: TrainingProgress?
-        if let resume = options.resume {
-            let file = ChapterCheckpoint.file(resume, key: key)
-            if FileManager.default.fileExists(atPath: file) {
-                let metadata = try loadCheckpoint(net, file: file, prefix: stateDictPrefix)
-                guard let progress = metadata["progress"].flatMap({ TrainingProgress(json: $0) }) else {
-                    throw CheckpointUseError(message: "--resume: \(file) has no readable record of the run's progress")
-                }
+        if mode == .resume {
+            if savedRun?.files[key] != nil {
+                let progress = try savedRun!.progress(key: key)
+                let file = try loadSavedWeights(net, key: key, prefix: stateDictPrefix)!
                 resumeFrom = progress
                 print("Resuming from \(file): \(progress.history.count) finished epoch\(progress.history.count == 1 ? "" : "s")"
                       + (progress.batchesDone > 0 ? ", \(progress.batchesDone) batches into epoch \(progress.epoch)." : "."))
             } else {
-                print("No checkpoint \(file) yet: \(key.isEmpty ? "this network" : key) trains from the start.")
+                print("No checkpoint \(ChapterCheckpoint.file(options.resume!, key: key)) yet: \(key.isEmpty ? "this network" : key) trains from the start.")
             }
-        } else if let load = options.load {
-            try loadCheckpoint(net, file: ChapterCheckpoint.file(load, key: key), prefix: stateDictPrefix)
+        } else {
+            try loadSavedWeights(net, key: key, prefix: stateDictPrefix)
         }
         let historyKey = key.isEmpty ? "history" : "history_" + key
-        if options.evalOnly {
-            let resize = BilinearResize(from: data.test.height, to: settings.train.resize)
-            let accuracy = try evaluateAccuracy(net, on: data.test, batchSize: Swift.max(settings.train.batchSize, 256), resize: resize)
+        if mode == .evalOnly {
+            let resize = BilinearResize(from: data.test.height, to: config.resize)
+            let accuracy = try evaluateAccuracy(net, on: data.test, batchSize: Swift.max(config.batchSize, 256), resize: resize)
             print(String(format: "test acc %.3f", accuracy) + " (\(groupDigits(data.test.count)) test images, loaded weights, no training)")
             metrics.results[key.isEmpty ? "test_acc" : "test_acc_" + key] = .number(accuracy)
             try writeMetrics(status: "evaluated")
@@ -69,7 +66,7 @@ extension ChapterRun {
         }
         do {
             try trainer.fit(resumeFrom: resumeFrom) { _ in
-                try saveCheckpoint(net, key: key, network: network, prefix: stateDictPrefix, settings: settings, progress: trainer.progress)
+                try saveCheckpoint(net, key: key, network: network, prefix: stateDictPrefix, progress: trainer.progress)
                 try record()
             }
             if !trainer.history.isEmpty { try record() }
@@ -83,7 +80,7 @@ extension ChapterRun {
             try? writeMetrics(status: "interrupted")
             var kept = "Finished epochs are kept in \(path("metrics.json")) and \(path("training-curves.png"))"
             do {
-                try saveCheckpoint(net, key: key, network: network, prefix: stateDictPrefix, settings: settings, progress: trainer.progress)
+                try saveCheckpoint(net, key: key, network: network, prefix: stateDictPrefix, progress: trainer.progress)
                 kept += "; the weights after that batch are in \(saveFile(key: key)). Continue with --resume \(saveBase)"
             } catch {
                 kept += "; saving the weights failed: \(error)"
@@ -95,44 +92,10 @@ extension ChapterRun {
         return trainer
     }
 
-    /// Writes filters.png (the first convolution's filters) and feature-maps.png (the first
-    /// test image after each of the given top-level layers of `net`, in evaluation mode).
-    /// - Parameter newestChannels: layers whose row shows their last channels (a dense block's
-    ///   first channels are its input, passed through unchanged).
-    public func drawPictures(net: Sequential, firstConv: Conv2d, stageNames: [Int: String], data: FashionMNIST,
-                             settings: ResolvedSettings, modelName: String, newestChannels: Set<Int> = []) throws {
-        let resize = BilinearResize(from: data.test.height, to: settings.train.resize)
-        let (image, label) = data.test.batch(data.test.batches(size: 1)[0], resize: resize)
-        guard let w = firstConv.weight else { return }
-        try filterGrid(w, title: "\(modelName): first convolution, \(w.shape[0]) filters \(w.shape[2])x\(w.shape[3])")
-            .writePNG(to: path("filters.png"))
-        let wasTraining = net.isTraining
-        net.eval()
-        defer { net.train(wasTraining) }
-        var stages: [(String, Tensor)] = []
-        var x = image
-        try GradMode.withoutGrad {
-            for (i, layer) in net.layers.enumerated() where i <= (stageNames.keys.max() ?? -1) {
-                x = try layer(x)
-                guard let name = stageNames[i], x.rank == 4 else { continue }
-                if newestChannels.contains(i) {
-                    let (c, hw) = (x.shape[1], x.shape[2] * x.shape[3]), keep = Swift.min(12, c)
-                    let last = Tensor(shape: [1, keep, x.shape[2], x.shape[3]], data: Array(x.data[((c - keep) * hw)...]))
-                    stages.append((name + ", last \(keep)", last))
-                } else {
-                    stages.append((name, x))
-                }
-            }
-        }
-        try featureMapGrid(input: image, stages: stages,
-                           title: "A test image (\(FashionMNIST.classNames[Int(label[0])])) through \(modelName)")
-            .writePNG(to: path("feature-maps.png"))
-    }
-
     /// Finishes the run: marks metrics.json finished and lists what was written.
     /// Only files this run wrote are listed (with --eval-only there are no curves), then the checkpoints.
     public func finish(files: [String] = ["filters.png", "feature-maps.png", "training-curves.png", "metrics.json"]) throws {
-        try writeMetrics(status: options.evalOnly ? "evaluated" : "finished")
+        try writeMetrics(status: mode == .evalOnly ? "evaluated" : "finished")
         Narration.section("Files")
         for file in files where wroteThisRun(file) { print("wrote \(path(file))") }
         for file in savedCheckpoints { print("wrote \(file)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import D2L
 
 /// The smallest square input side a network accepts, found by trying sizes upwards on fresh
 /// copies of it (each probe is one forward pass of a single image in evaluation mode; lazy
@@ -21,7 +22,7 @@ extension ChapterRun {
         let net = make()
         do {
             let summary = try net.layerSummary(inputShape: [1, 1, side, side])
-            if let batch, !options.summaryOnly { try checkMemory(summary, name: name, side: side, batch: batch) }
+            if let batch, mode != .summaryOnly { try checkMemory(summary, name: name, side: side, batch: batch) }
             return (net, summary)
         } catch let e as LayerError {
             let minimum = minimumInputSide(of: make).map { "the smallest it accepts is \($0)×\($0)" } ?? "no size up to 512 works"

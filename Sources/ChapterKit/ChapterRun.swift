@@ -1,34 +1,55 @@
 import CSystem
+import D2L
 import Foundation
 
-/// What every chapter does around its narration: the start-up banner (build mode, threads,
-/// BLAS, seed), the output folder, loading the data, and writing metrics and pictures.
+/// One run of a chapter: its settings, resolved once at start (`RunSettings`), and what every
+/// chapter does around its narration: the start-up banner (build mode, threads, BLAS, seed),
+/// the output folder, loading the data, and writing metrics, checkpoints and pictures.
+/// A chapter asks the run (`settings`, `mode`, `startsFromSavedWeights`), never the raw flags.
 public final class ChapterRun {
     public let name: String
-    public let options: ChapterOptions
+    /// The run's settings: profile, flags and (with --resume) the checkpoint's record, resolved.
+    public let settings: RunSettings
+    /// The book's settings, which `announce` compares the run's with.
+    public let book: TrainConfig
+    let options: ChapterOptions
     public let outDir: String
     public var metrics: RunMetrics
+    /// The checkpoint files --load or --resume named, read once at start.
+    var savedRun: SavedRun?
     private let started = ContinuousClock.now
     private let startedAt = Date()
-    /// The run's seed (from --seed, or from the checkpoint with --resume).
-    public let seed: UInt64
     /// Checkpoint files this run has written, in order.
     public internal(set) var savedCheckpoints: [String] = []
 
-    /// Configures threads and the seed, prints the banner and checks the output folder is
-    /// writable before any work starts.
-    public init(name: String, options: ChapterOptions, settings: ResolvedSettings) throws {
+    /// What the run does (train, resume, evaluate loaded weights, print the network only).
+    public var mode: RunMode { settings.mode }
+    /// The training settings (a shorthand for `settings.train`).
+    public var config: TrainConfig { settings.train }
+    /// The run's seed (from --seed, or from the checkpoint with --resume).
+    public var seed: UInt64 { settings.train.seed }
+    /// Whether the networks start from saved weights (--load or --resume) instead of their
+    /// initialisation.
+    public var startsFromSavedWeights: Bool { options.load != nil || options.resume != nil }
+
+    /// Resolves the settings, configures threads and the seed, prints the banner and checks the
+    /// output folder is writable before any work starts.
+    /// - Parameter checkpointKeys: the networks the chapter trains, one checkpoint file each
+    ///   (`[""]`: one network, the file is the path itself).
+    init(name: String, options: ChapterOptions, quick: TrainConfig, book: TrainConfig, checkpointKeys: [String]) throws {
         self.name = name
         self.options = options
+        self.book = book
         d2l_line_buffer_stdout()   // epoch lines reach a log file or `tee` as they happen
         Interruption.install()
         outDir = options.outDir ?? "out/\(name)"
         Parallel.configure(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        seed = settings.seed
-        Random.seed(settings.seed)
-        metrics = RunMetrics(chapter: name, settings: settings.json)
+        (settings, savedRun) = try RunSettings.resolve(options, quick: quick, book: book, chapter: name,
+                                                       checkpointKeys: checkpointKeys, threads: Parallel.threads)
+        Random.seed(settings.train.seed)
+        metrics = RunMetrics(chapter: name, settings: try JSONValue(encoding: settings).objectValue)
         printBanner()
-        if !options.summaryOnly { try Self.prepareOutputFolder(outDir) }
+        if mode != .summaryOnly { try Self.prepareOutputFolder(outDir) }
     }
 
     private func printBanner() {
@@ -65,16 +86,15 @@ public final class ChapterRun {
     public func path(_ file: String) -> String { (outDir as NSString).appendingPathComponent(file) }
 
     /// Loads Fashion-MNIST with the run's limits, saying where it came from.
-    public func loadData(_ settings: ResolvedSettings) throws -> FashionMNIST {
-        let data = try FashionMNIST(dataDir: options.dataDir, trainLimit: settings.settings.trainLimit,
-                                    testLimit: settings.settings.testLimit)
+    public func loadData() throws -> FashionMNIST {
+        let data = try FashionMNIST(dataDir: options.dataDir, trainLimit: config.trainLimit, testLimit: config.testLimit)
         print("Fashion-MNIST from \(data.directory): \(groupDigits(data.train.count)) training and \(groupDigits(data.test.count)) test images.")
         return data
     }
 
     /// Writes metrics.json (atomically) with the wall time so far.
     public func writeMetrics(status: String? = nil) throws {
-        metrics.wallSeconds = (ContinuousClock.now - started).seconds
+        metrics.wallSeconds = wallSeconds
         if let status { metrics.status = status }
         try metrics.write(to: path("metrics.json"))
     }

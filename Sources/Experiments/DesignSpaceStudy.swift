@@ -1,5 +1,6 @@
 import D2L
 import Foundation
+import Models
 
 /// The bookkeeping of a design-space study: one JSON line per trained network, resuming,
 /// sharding across machines, merging shards, and the error EDFs that compare spaces.
@@ -48,9 +49,11 @@ public struct StudyKey: Hashable, Sendable {
     }
 }
 
+/// A study log that cannot be read or written: the file, the line (when one is to blame) and why.
 public struct StudyFileError: Error, CustomStringConvertible {
-    public let path: String, line: Int, reason: String
-    public var description: String { "\(path), line \(line): \(reason)" }
+    public let path: String, line: Int?, reason: String
+    public init(path: String, line: Int? = nil, reason: String) { self.path = path; self.line = line; self.reason = reason }
+    public var description: String { "\(path)\(line.map { ", line \($0)" } ?? ""): \(reason)" }
 }
 
 /// Reading and appending design-space.jsonl.
@@ -60,7 +63,7 @@ public enum StudyLog {
     public static func read(_ path: String) throws -> (records: [StudyRecord], skipped: Int) {
         guard FileManager.default.fileExists(atPath: path) else { return ([], 0) }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw StudyFileError(path: path, line: 0, reason: "cannot be read")
+            throw StudyFileError(path: path, reason: "cannot be read")
         }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         var records: [StudyRecord] = [], skipped = 0
@@ -86,10 +89,10 @@ public enum StudyLog {
         var line = try encoder.encode(record)
         line.append(UInt8(ascii: "\n"))
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard fd >= 0 else { throw OutputError(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw StudyFileError(path: path, reason: "cannot be written (\(String(cString: strerror(errno))))") }
         defer { close(fd) }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count else { throw OutputError(path: path, reason: "short write (disk full?)") }
+        guard written == line.count else { throw StudyFileError(path: path, reason: "short write (disk full?)") }
     }
 
     /// Combines files, keeping the first record of each experiment.

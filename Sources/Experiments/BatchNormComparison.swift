@@ -1,5 +1,6 @@
 import D2L
 import Foundation
+import Models
 
 /// Compares the book's from-scratch batch norm (tensor ops + autograd) with the core's fused
 /// `BatchNorm` inside BN-LeNet, value by value, on one batch with identical weights.
@@ -111,9 +112,4 @@ public struct BatchNormComparison {
          "eval_output": .number(Double(evalOutput)), "steps": .number(Double(steps)),
          "max_comparable": .number(Double(maxOfComparable))]
     }
-}
-
-func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count)
-    return zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
 }

@@ -1,3 +1,5 @@
+import D2L
+
 /// The part of a chapter that shows its network: the layer printout on the book's sample
 /// input, the printout at the training size when that differs, the parameter/FLOP table and a
 /// totals line, with parameters and FLOPs recorded in metrics.json.
@@ -9,16 +11,16 @@ extension ChapterRun {
     ///   - afterBookPrintout: lines to print right after the book's printout.
     /// - Returns: the network to train (checked against the training size and the machine's
     ///   memory, see `summarise`) and the summaries at the book's and the training size.
-    public func presentNetwork(_ name: String, bookSide: Int, settings: ResolvedSettings, note: String = "",
+    public func presentNetwork(_ name: String, bookSide: Int, note: String = "",
                                afterBookPrintout: (LayerSummary) -> String? = { _ in nil },
                                make: () -> Sequential) throws -> (net: Sequential, book: LayerSummary, trained: LayerSummary) {
-        Random.seed(settings.seed)
+        Random.seed(seed)
         let book = try make().layerSummary(inputShape: [1, 1, bookSide, bookSide])
         print(book.printout)
         if let extra = afterBookPrintout(book) { print(extra) }
-        let side = settings.train.resize
-        Random.seed(settings.seed)
-        let (net, summary) = try summarise(name, side: side, batch: settings.train.batchSize, make: make)
+        let side = config.resize
+        Random.seed(seed)
+        let (net, summary) = try summarise(name, side: side, batch: config.batchSize, make: make)
         if side != bookSide {
             print("\nAt \(side)×\(side), the size this run trains on:")
             print(summary.printout)
