@@ -19,9 +19,8 @@ struct GoogLeNetChapter: Chapter {
     static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.1, resize: 96)
     /// Quick default (about 5 minutes on 2 cores): the original 28×28 images (GoogLeNet's global
     /// pooling takes any size; 1/12 of the arithmetic of 96×96), batch 64 (twice the steps per
-    /// image), 2 epochs over the first 32,000 training images. Measured here: test acc 0.752 in
-    /// 256 s (35,000 gave 0.748–0.749 in 282–303 s: too close to the 5 minutes on a machine
-    /// whose speed drifts by ±8%).
+    /// image), 2 epochs over the first 32,000 training images (a margin below the 5 minutes,
+    /// since a shared machine's speed drifts).
     static let quick = TrainConfig(epochs: 2, batchSize: 64, learningRate: 0.1, resize: 28, trainLimit: 32_000)
 
     let run: ChapterRun

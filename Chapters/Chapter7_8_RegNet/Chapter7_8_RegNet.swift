@@ -24,8 +24,8 @@ struct RegNetChapter: Chapter {
     static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.05, resize: 96)
     /// Quick default (about 3.5 minutes on 2 cores): the original 28×28 images (1/12 of the
     /// arithmetic of 96×96), learning rate 0.1 falling to 0 over the second half of the steps,
-    /// 3 epochs over the first 50,000 training images. (At a constant rate the last epoch's
-    /// accuracy swings: 0.865 and 0.838 with the same recipe, differing only in float rounding.)
+    /// 3 epochs over the first 50,000 training images (at a constant rate the last epoch's
+    /// accuracy swings with as little as a change in float rounding).
     static let quick = TrainConfig(epochs: 3, batchSize: 128, learningRate: 0.1, resize: 28, trainLimit: 50_000, lrDecay: 0.5)
 
     let run: ChapterRun

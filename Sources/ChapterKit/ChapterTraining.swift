@@ -9,7 +9,7 @@ extension ChapterRun {
     public func announce(initialisation: String = "Xavier initialisation") {
         let c = config
         print("Training with lr \(c.learningRate), batch size \(c.batchSize), \(c.epochs) epoch\(c.epochs == 1 ? "" : "s"), "
-              + "\(c.resize)×\(c.resize) images, \(initialisation), plain SGD (\(settings.profile) profile).")
+              + "\(c.resize)×\(c.resize) images, \(initialisation), \(c.optimizerDescription) (\(settings.profile) profile).")
         let trimmed = c.differences(from: book)
         if trimmed.isEmpty {
             print("These are the book's settings (zh 2.0.0).\n")

@@ -4,6 +4,22 @@ import Testing
 
 extension CoreTests {
     @Suite struct ModelTests {
+        /// The pictures draw the filters of `firstConvolution`: every chapter network's input layer.
+        @Test func firstConvolutionIsTheInputLayer() throws {
+            let expected: [String: (channels: Int, kernel: Int)] = [
+                "alexnet": (96, 11), "vgg_small": (16, 3), "nin": (96, 11), "googlenet": (64, 7), "bn_lenet": (6, 5),
+                "bn_lenet_scratch": (6, 5), "resnet18": (64, 7), "densenet": (64, 7), "regnetx32": (32, 3),
+            ]
+            #expect(Set(expected.keys) == Set(ModelCatalog.names))
+            for entry in ModelCatalog.entries {
+                let conv = try #require(entry.make().firstConvolution, "\(entry.name)")
+                #expect(conv.outChannels == expected[entry.name]!.channels && conv.kernel.0 == expected[entry.name]!.kernel, "\(entry.name)")
+            }
+            let net = resNet18()
+            #expect(net.firstConvolution === (net.layers[0] as! Sequential).layers[0] as! Conv2d)
+            #expect(Sequential(ReLU(), Flatten()).firstConvolution == nil)
+        }
+
         @Test func residualDemoShapes() throws {
             Random.seed(0)
             let x = randomTensor([4, 3, 6, 6], seed: 1, requiresGrad: false)

@@ -1,8 +1,8 @@
 /// Average pooling with a 2×2 window and stride 2, unpadded (LeNet's and DenseNet's
 /// transitions), on one plane, eight outputs at once.
 ///
-/// The general loop costs about 20 cycles per output here (`perf`: 13% of BN-LeNet's training
-/// step, forward and backward), because its window size is not known at compile time. With
+/// The general loop costs many cycles per output, because its window size is not known at
+/// compile time, and BN-LeNet's two pooling layers make that a visible share of its step. With
 /// the window fixed, output (oy, ox) reads the pairs (2ox, 2ox + 1) of input rows 2oy and
 /// 2oy + 1: a 16-float load of each row holds eight outputs' pairs, split into even and odd
 /// lanes. The sum runs in the general loop's order, ((a + b) + c) + d with a, b from the upper

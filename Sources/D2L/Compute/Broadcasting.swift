@@ -106,8 +106,8 @@ private func mapRow(_ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
 /// target += scale · (values summed down from shape `from` to `shape`), where `shape`
 /// broadcasts to `from`: the adjoint of broadcasting. Sums are accumulated in Double; a row
 /// that collapses to one value (the H·W of a per-channel mean) is first summed in Float with
-/// SIMD partial sums, as the fused batch norm does (a Double chain of one addition at a time
-/// had made this 11% of the from-scratch batch norm's training step).
+/// SIMD partial sums, as the fused batch norm does (a Double chain of one dependent addition
+/// at a time is slow enough to show in the from-scratch batch norm's training step).
 func sumToShape(_ values: UnsafeBufferPointer<Float>, from: [Int], to shape: [Int],
                 into target: UnsafeMutableBufferPointer<Float>, scale: Float = 1) {
     if from == shape {

@@ -60,7 +60,7 @@ public struct ConvGeometry: Equatable, Sendable {
 }
 
 /// Output width from which stride-1 convolutions copy rows rather than gather through a table
-/// (4 measured no better for NiN at 67 px, within this machine's ±8% noise).
+/// (narrower rows are too short for the row copy to pay for itself).
 let stride1MinimumWidth = 8
 
 /// Lowers `images` images starting at `x` into `col` (patchSize × images·outPixels).

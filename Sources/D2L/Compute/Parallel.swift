@@ -14,8 +14,8 @@ import Glibc
 ///
 /// The main thread and every worker flush subnormal floats to zero (`d2l_flush_denormals`,
 /// PyTorch's `torch.set_flush_denormal(True)`). Late in training some activations and
-/// gradients drift below 2⁻¹²⁶, and x86 handles those in slow microcode: a DenseNet run slowed
-/// from 272 to 176 img/s by its third epoch before this, and stays at 253–286 with it.
+/// gradients drift below 2⁻¹²⁶, and x86 handles those in slow microcode, which would slow a
+/// long run down epoch by epoch.
 public enum Parallel {
     nonisolated(unsafe) public private(set) static var threads = 1
 
@@ -33,8 +33,8 @@ public enum Parallel {
     /// trimming), so every step pays page faults and page zeroing in the kernel. Keeping freed
     /// memory in the process, as PyTorch's caching allocator does, removes that cost.
     /// Blocks of up to 1 GiB come from the heap: VGG's 411 MB first-block activations, when
-    /// mapped afresh (as with a 256 MiB threshold), added their pages on top of the heap's
-    /// freed space instead of reusing it (peak 1.44 → 1.23 GiB, training 23 → 28 img/s).
+    /// mapped afresh (as with a 256 MiB threshold), add their pages on top of the heap's freed
+    /// space instead of reusing it, which costs both peak memory and speed.
     private static func keepFreedMemory() {
         _ = mallopt(M_MMAP_THRESHOLD, 1 << 30)
         _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
@@ -76,11 +76,10 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 /// Scratch memory reused across calls (darknet's shared workspace): one arena per worker,
 /// grown on demand on the calling thread before a parallel region, never freed. Each call
 /// carves its buffers out of the arena afresh, so the arena is as large as the largest call
-/// needs, not the sum of the largest first buffer, the largest second buffer and so on
-/// (NiN: 25 instead of 36 MB per worker). A call's buffers are valid until the next call.
-/// Arenas are mapped from the kernel, outside malloc's heap: each time one grows it would
-/// otherwise leave a hole among the activations (with the heap, NiN's peak fell by 84 MB and
-/// AlexNet's rose by as much, depending on where the holes fell).
+/// needs, not the sum of the largest first buffer, the largest second buffer and so on.
+/// A call's buffers are valid until the next call. Arenas are mapped from the kernel, outside
+/// malloc's heap: each time one grows it would otherwise leave a hole among the activations,
+/// and the peak memory would depend on where the holes fell.
 public enum Workspace {
     nonisolated(unsafe) private static var arenas: [(base: UnsafeMutablePointer<Float>, count: Int)] = []
 

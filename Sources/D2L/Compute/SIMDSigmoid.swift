@@ -1,7 +1,7 @@
 /// The logistic function σ(x) = 1 / (1 + e⁻ˣ) on eight values at once, and its gradient.
 ///
-/// Foundation's `exp` is a scalar libm call: BN-LeNet's sigmoids spent a fifth of its training
-/// step in it (`perf`: the sigmoid loop 15.6%, `__expf_fma` 5.5%). Here e⁻ˣ is computed for
+/// Foundation's `exp` is a scalar libm call, and BN-LeNet's sigmoids make it a large share of
+/// that network's training step. Here e⁻ˣ is computed for
 /// eight lanes together with Cephes' single-precision method:
 ///   e^v = 2ⁿ · e^r,  n = round(v / ln 2),  r = v − n·ln 2 ∈ [−ln2/2, ln2/2],
 /// with ln 2 split in two parts (n·ln2_hi is exact for |n| ≤ 128, so r keeps its low bits),

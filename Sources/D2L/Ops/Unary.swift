@@ -59,7 +59,7 @@ extension Tensor {
     /// Backward needs only where x was positive, so the op saves that as a bit mask, 1/32 of
     /// the output's size, rather than the output: a ReLU followed by pooling or dropout (whose
     /// backward does not read their input) then keeps almost nothing for backward, and one
-    /// followed by a convolution adds 3% to what the convolution saves anyway.
+    /// followed by a convolution adds 1/32 to what the convolution saves anyway.
     ///
     /// The method consumes the tensor: when the caller gives up its last reference (a layer's
     /// output passed straight on, `conv(x).relu()`), the output takes over the input's storage

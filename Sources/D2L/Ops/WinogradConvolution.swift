@@ -42,12 +42,8 @@ struct WinogradPlan {
     /// choice: strided, grouped or other kernels, few channels (the transforms then cost more
     /// than they save), maps under 6×6 (the overhanging tiles waste what the algorithm saves),
     /// or too few tiles per worker for wide GEMMs.
-    ///
-    /// Measured here (`Benchmarks --conv`, forward + backward, against im2col): 0.68–0.82× the
-    /// time for 3×3 layers of 6×6 to 24×24 maps with 64–256 channels; 1.13× on 3×3 maps (not
-    /// chosen). For 5×5: 0.57× for AlexNet's and NiN's 96→256 layer on 26×26 maps (their 224 px
-    /// input), 0.58× on 12×12, 0.91× on 7×7; GoogLeNet's 5×5 branches 0.60× (32→96, 12×12),
-    /// 0.75× and 0.88× (24→64 and 16→48, 6×6).
+    /// `Benchmarks --conv` times each chapter layer both ways (forward + backward); the rules
+    /// above follow where Winograd came out ahead there.
     static func choose(_ g: ConvGeometry, outChannels: Int, groups: Int, imagesPerWorker: Int) -> WinogradPlan? {
         guard Winograd.enabled, groups == 1, g.strideH == 1, g.strideW == 1, g.kernelH == g.kernelW,
               g.kernelH == 3 || g.kernelH == 5,
@@ -264,8 +260,8 @@ private func withTileCorners(_ plan: WinogradPlan, width: Int, _ body: (UnsafeMu
 /// vector per (i, j) over the tiles: block[(i·side + j)·stride + ty·tilesW + tx] =
 /// plane[(ty·m + i)·width + tx·m + j]. The inner loop writes contiguously, and runs over all
 /// the tiles through a table of their corners: rows of tiles are only 1–8 long, so a loop per
-/// row of tiles spent much of its time on loop overhead (forward of a 128→32 3×3 layer at
-/// 24×24: ~10% faster). Tile by tile instead (36 writes to vectors `stride` apart) was slower.
+/// row of tiles would spend much of its time on loop overhead. Tile by tile instead (36 writes
+/// to vectors `stride` apart) is slower still.
 @inline(__always)
 private func cutTiles(_ plane: UnsafePointer<Float>, width: Int, side: Int, _ plan: WinogradPlan,
                       into block: UnsafeMutablePointer<Float>, stride: Int) {

@@ -43,10 +43,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
             && (trainLimit ?? 1) >= 1 && (testLimit ?? 1) >= 1
     }
 
-    /// The optimiser these settings train with.
+    /// The optimiser these settings train with, and its name in a sentence.
     public func optimizer(for parameters: [Tensor]) -> SGD {
         SGD(parameters, learningRate: learningRate)
     }
+    public var optimizerDescription: String { "plain SGD" }
 
     /// The learning rate of step `step` (0-based) of `totalSteps`: lr·(step + 1)/(warm-up
     /// steps) during the first `lrWarmup` of the steps, then `learningRate` until the last
