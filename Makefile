@@ -1,7 +1,7 @@
 # ModernCNNs: one command to run a chapter, one to run the tests. Both install the Debian
 # packages the project needs first (only those missing; sudo is used when not root).
 
-APT_PACKAGES := libopenblas-dev libpng-dev zlib1g-dev pkg-config dataset-fashion-mnist
+APT_PACKAGES := libopenblas-dev libpng-dev zlib1g-dev libcairo2-dev fonts-dejavu-core pkg-config dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHAPTER ?= Chapter7_5_BatchNorm
 ARGS ?=

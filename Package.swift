@@ -33,13 +33,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, libpng-dev, zlib1g-dev).
+        // System libraries (Debian: libopenblas-dev, libpng-dev, zlib1g-dev, libcairo2-dev).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // Drawing: anti-aliased lines and real fonts for the pictures (Debian: libcairo2-dev).
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
         // glibc's malloc.h and stdio.h (mallopt, setvbuf), part of libc6-dev.
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         // The FMA peak probe that `Benchmarks` reports next to sgemm (header-only C).
@@ -49,7 +52,7 @@ let package = Package(
         // Format, Compute, Tensor, Ops, Layers, Data, Training, Checkpoint, Imaging. No flag parsing.
         .target(
             name: "D2L",
-            dependencies: ["CBLAS", "CPNG", "CZlib", "CSystem"],
+            dependencies: ["CBLAS", "CPNG", "CZlib", "CSystem", "CCairo"],
             swiftSettings: optimiseInDebug,
             // Float.rounded() and friends lower to libm calls.
             linkerSettings: [.linkedLibrary("m")]

@@ -103,12 +103,14 @@ struct BatchNormChapter: Chapter {
         let scratchTrainer = try run.train(scratch, data: data, title: title, key: "scratch", labelled: true)
         print("(the book, zh 2.0.0 on a V100 GPU: loss 0.273, train acc 0.899, test acc 0.807)\n")
 
-        let first = scratch.layers[1] as! ScratchBatchNorm
-        print("γ and β of the first batch-norm layer after training:")
-        print("  gamma \(list(first.gamma.data))")
-        print("  beta  \(list(first.beta.data))\n")
-        run.metrics.results["first_bn_gamma"] = .array(first.gamma.data.map { .number(Double($0)) })
-        run.metrics.results["first_bn_beta"] = .array(first.beta.data.map { .number(Double($0)) })
+        if hasLearned("scratch") {
+            let first = scratch.layers[1] as! ScratchBatchNorm
+            print("γ and β of the first batch-norm layer \(run.mode == .evalOnly ? "as loaded" : "after training"):")
+            print("  gamma \(list(first.gamma.data))")
+            print("  beta  \(list(first.beta.data))\n")
+            run.metrics.results["first_bn_gamma"] = .array(first.gamma.data.map { .number(Double($0)) })
+            run.metrics.results["first_bn_beta"] = .array(first.beta.data.map { .number(Double($0)) })
+        }
 
         Narration.section("7.5.4 Concise implementation")
         Narration.say("""
@@ -127,13 +129,18 @@ struct BatchNormChapter: Chapter {
         try compareImplementations(data: data)
 
         Narration.section("Pictures")
-        Narration.say("The first convolution's filters, and one test image after each stage of the convolutional part.")
-        try run.drawPictures(net: concise, stages: [2: "conv1+BN+sigmoid", 3: "avg pool 1", 6: "conv2+BN+sigmoid", 7: "avg pool 2"],
-                             data: data, modelName: "LeNet+BN")
+        // The concise network's, unless only the scratch one's weights were loaded.
+        let (pictured, name) = hasLearned("concise") ? (concise, "LeNet+BN") : (scratch, "LeNet+BN (scratch)")
+        Narration.say("\(name): the first convolution's filters, and one test image after each stage of the convolutional part.")
+        try run.drawPictures(net: pictured, stages: [2: "conv1+BN+sigmoid", 3: "avg pool 1", 6: "conv2+BN+sigmoid", 7: "avg pool 2"],
+                             data: data, modelName: name)
         run.metrics.results["examples_per_sec_scratch"] = .number(scratchTrainer.examplesPerSec)
         run.metrics.results["examples_per_sec_concise"] = .number(conciseTrainer.examplesPerSec)
         try run.finish()
     }
+
+    /// Whether the network `key` has learned weights to show: trained here, or loaded with --eval-only.
+    func hasLearned(_ key: String) -> Bool { run.mode != .evalOnly || run.loadedKeys.contains(key) }
 
     // MARK: Scratch vs fused, number by number
 

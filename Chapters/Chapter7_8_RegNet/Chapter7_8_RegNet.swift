@@ -56,7 +56,7 @@ struct RegNetChapter: Chapter {
         var files = ["metrics.json"]
         if let net {
             try train(net, data: data)
-            files = ["filters.png", "feature-maps.png", "training-curves.png"] + files
+            files = ChapterRun.pictureFiles + ["training-curves.png"] + files
         }
         if options.part == .all && run.startsFromSavedWeights {
             // Loaded weights are RegNetX-32's: the study trains its own networks from scratch.

@@ -123,6 +123,7 @@ struct DesignSpaceStudyChapter {
         print()
         try designSpaceEDFPlot(groups, title: "Error EDFs of the design spaces (\(records.count) networks)")
             .writePNG(to: run.path(plotFile))
+        run.show(plotFile)
         run.metrics.results["design_space_study"] = .array(stats.map {
             .object(["space": .string($0.space.name), "n": .number(Double($0.n)), "min_error": .number($0.minError),
                      "mean_error": .number($0.meanError), "median_error": .number($0.medianError)])

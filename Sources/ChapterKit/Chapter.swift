@@ -70,6 +70,7 @@ public struct ChapterCommand<Story: Chapter>: ParsableCommand {
         do {
             try story.tell()
         } catch {
+            run.reportFailure(error)
             run.removeOutputFolderIfEmpty()     // a run that failed before writing anything leaves no folder behind
             throw error
         }

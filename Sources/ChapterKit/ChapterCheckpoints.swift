@@ -31,13 +31,17 @@ public struct CheckpointUseError: Error, CustomStringConvertible {
 
 /// The checkpoint files that `--load` or `--resume` names, read once when the run starts:
 /// one file per network the chapter trains (`ChapterCheckpoint.file`). With `--load` every
-/// network's file must exist; with `--resume` a network without a file yet trains from the
-/// start. What a file recorded (settings, progress) is decoded here and nowhere else.
+/// network's file must exist, unless the path names one file of its own (say the book's
+/// concise LeNet saved as lenet.safetensors): then each network whose names it holds loads it,
+/// and the others are said to be absent. With `--resume` a network without a file yet trains
+/// from the start. What a file recorded (settings, progress) is decoded here and nowhere else.
 struct SavedRun {
     /// `--resume` or `--load`, for messages.
     let flag: String
     /// The files found, by network key (each released once its weights are loaded).
     var files: [String: (path: String, contents: SafeTensors.File)]
+    /// Whether one file given with --load serves every network (only those whose names it holds load it).
+    let shared: Bool
     /// The first file found, whose metadata the settings come from, and that metadata.
     let found: String
     let metadata: [String: String]
@@ -47,14 +51,16 @@ struct SavedRun {
         guard let base = options.resume ?? options.load else { return nil }
         flag = options.resume != nil ? "--resume" : "--load"
         let paths = keys.map { (key: $0, path: ChapterCheckpoint.file(base, key: $0)) }
-        let existing = paths.filter { FileManager.default.fileExists(atPath: $0.path) }
+        var existing = paths.filter { FileManager.default.fileExists(atPath: $0.path) }
+        shared = options.resume == nil && keys.count > 1 && existing.isEmpty && FileManager.default.fileExists(atPath: base)
+        if shared { existing = keys.map { (key: $0, path: base) } }
         guard let first = existing.first else {
             let what = paths.count == 1 ? "checkpoint \(paths[0].path) does not exist"
                 : "none of this chapter's checkpoint files exist (\(paths.map(\.path).joined(separator: ", ")); it trains \(paths.count) networks, one file each)"
             throw CheckpointUseError(message: "\(flag): \(what)")
         }
         var files: [String: (path: String, contents: SafeTensors.File)] = [:]
-        for (key, path) in existing { files[key] = (path, try SafeTensors.read(path: path)) }
+        for (key, path) in existing { files[key] = try files.values.first { $0.path == path } ?? (path, SafeTensors.read(path: path)) }
         if options.resume == nil, let missing = paths.first(where: { p in !existing.contains { $0.key == p.key } }) {
             throw CheckpointUseError(message: "--load: checkpoint \(missing.path) does not exist (this chapter trains \(paths.count) networks, "
                                      + "one file each: \(paths.map(\.path).joined(separator: ", ")))")
@@ -118,7 +124,17 @@ extension ChapterRun {
     func loadSavedWeights(_ net: Module, key: String, prefix: String) throws -> String? {
         guard let (file, contents) = savedRun?.files[key] else { return nil }
         defer { savedRun?.files[key] = nil }
-        let absent = try net.loadState(from: contents, path: file, prefix: prefix)
+        let absent: [String]
+        do {
+            absent = try net.loadState(from: contents, path: file, prefix: prefix)
+        } catch let e as CheckpointMismatch where savedRun?.shared == true && !(savedRun!.files.count == 1 && loadedKeys.isEmpty) {
+            // One file for a chapter of several networks need not hold every one of them (but
+            // must hold one: the last network's mismatch, with none loaded, is an error).
+            print("\(file) does not hold the \(key) network's weights (\(e.missing.count) of its names are missing): "
+                  + "the \(key) network \(mode == .evalOnly ? "is not evaluated" : "starts from its initialisation").")
+            return nil
+        }
+        loadedKeys.insert(key)
         let values = net.stateEntries(prefix: prefix).reduce(0) { $0 + $1.shape.elementCount }
         print("Loaded \(contents.entries.count) tensors (\(groupDigits(values)) values) from \(file).")
         if !absent.isEmpty {

@@ -21,6 +21,10 @@ public final class ChapterRun {
     private let startedAt = Date()
     /// Checkpoint files this run has written, in order.
     public internal(set) var savedCheckpoints: [String] = []
+    /// What the run prints, kept for report.html (every run that writes files keeps one).
+    var transcript: Transcript?
+    /// The networks (checkpoint keys) whose weights were loaded from a file.
+    public internal(set) var loadedKeys: Set<String> = []
 
     /// What the run does (train, resume, evaluate loaded weights, print the network only).
     public var mode: RunMode { settings.mode }
@@ -48,8 +52,14 @@ public final class ChapterRun {
                                                        checkpointKeys: checkpointKeys, threads: Parallel.threads)
         Random.seed(settings.train.seed)
         metrics = RunMetrics(chapter: name, settings: try JSONValue(encoding: settings).objectValue)
+        if mode != .summaryOnly { transcript = Transcript.start() }
         printBanner()
-        if mode != .summaryOnly { try Self.prepareOutputFolder(outDir) }
+        do {
+            if mode != .summaryOnly { try Self.prepareOutputFolder(outDir) }
+        } catch {
+            _ = transcript?.stop()
+            throw error
+        }
     }
 
     private func printBanner() {

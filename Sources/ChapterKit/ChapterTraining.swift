@@ -43,8 +43,8 @@ extension ChapterRun {
             } else {
                 print("No checkpoint \(ChapterCheckpoint.file(options.resume!, key: key)) yet: \(key.isEmpty ? "this network" : key) trains from the start.")
             }
-        } else {
-            try loadSavedWeights(net, key: key, prefix: stateDictPrefix)
+        } else if try loadSavedWeights(net, key: key, prefix: stateDictPrefix) == nil && mode == .evalOnly {
+            return trainer   // a shared file without this network's weights: nothing to evaluate
         }
         let historyKey = key.isEmpty ? "history" : "history_" + key
         if mode == .evalOnly {
@@ -89,17 +89,21 @@ extension ChapterRun {
             throw ExitCode(e.exitCode)
         }
         print(trainer.resultLines)
+        show("training-curves.png")
         return trainer
     }
 
     /// Finishes the run: marks metrics.json finished and lists what was written.
     /// Only files this run wrote are listed (with --eval-only there are no curves), then the checkpoints.
-    public func finish(files: [String] = ["filters.png", "feature-maps.png", "training-curves.png", "metrics.json"]) throws {
-        try writeMetrics(status: mode == .evalOnly ? "evaluated" : "finished")
+    public func finish(files: [String] = ChapterRun.pictureFiles + ["training-curves.png", "metrics.json"]) throws {
+        let status = mode == .evalOnly ? "evaluated" : "finished"
+        try writeMetrics(status: status)
         Narration.section("Files")
         for file in files where wroteThisRun(file) { print("wrote \(path(file))") }
         for file in savedCheckpoints { print("wrote \(file)") }
+        print("wrote \(path("report.html"))")
         print(String(format: "\ntotal wall time %.1f s", wallSeconds))
+        try writeReport(status: status)
     }
 }
 

@@ -1,16 +1,22 @@
 /// Printing helpers that make a chapter read like the book: section headings and short
-/// paragraphs wrapped to the terminal.
+/// paragraphs wrapped to the terminal. While a run keeps a transcript (`Transcript`), they
+/// also mark the heading or paragraph in it, so report.html shows them as such.
 public enum Narration {
     /// A numbered heading, e.g. `== 7.5.2 Batch normalization from scratch ==`.
     public static func section(_ title: String) {
-        print("\n== \(title) ==\n")
+        if let transcript = Transcript.active { return transcript.mark(.heading(title)) }
+        print(headingText(title))
     }
 
     /// A paragraph wrapped at 88 columns.
     public static func say(_ text: String) {
-        print(wrap(text, width: 88))
-        print()
+        if let transcript = Transcript.active { return transcript.mark(.paragraph(text)) }
+        print(paragraphText(text))
     }
+
+    /// What the terminal shows for a heading and for a paragraph (each ends with a newline).
+    static func headingText(_ title: String) -> String { "\n== \(title) ==\n" }
+    static func paragraphText(_ text: String) -> String { wrap(text, width: 88) + "\n" }
 
     /// Greedy word wrap; existing line breaks are kept, and indented lines (formulas,
     /// code) are printed as they are.

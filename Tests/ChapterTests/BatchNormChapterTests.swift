@@ -115,13 +115,24 @@ import Testing
         #expect(cmp["max_comparable"]! <= 1e-5)
         #expect((metrics["epochs"] as! [[String: Any]]).count == 2)
         #expect(metrics["examples_per_sec"] as! Double > 0)
-        for png in ["filters.png", "feature-maps.png", "training-curves.png"] {
+        let pictures = ["activations.png", "confusion-matrix.png", "feature-maps.png", "filters.png", "inputs.png",
+                        "mistakes.png", "saliency.png", "training-curves.png"]
+        for png in pictures {
             let image = try readPNG(path: out + "/" + png)
             #expect(image.width > 100 && image.height > 100, "\(png)")
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
-        #expect(files == ["feature-maps.png", "filters.png", "metrics.json", "model-concise.safetensors",
-                          "model-scratch.safetensors", "training-curves.png"])
+        #expect(files == (pictures + ["metrics.json", "model-concise.safetensors", "model-scratch.safetensors", "report.html"]).sorted())
+        // The confusion matrix in metrics.json counts every test image, and its diagonal is the test accuracy.
+        let confusion = (results2["confusion_matrix"] as! [String: Any])["counts"] as! [[Double]]
+        #expect(confusion.joined().reduce(0, +) == 2000)
+        let diagonal = (0..<10).map { confusion[$0][$0] }.reduce(0, +) / 2000
+        #expect(Swift.abs(diagonal - Double(results.last!.split(separator: " ").last!)!) < 1e-3)
+        // The report shows every picture and every result line.
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        for png in pictures { #expect(report.contains("<img src=\"\(png)\""), "\(png)") }
+        for line in results { #expect(report.contains(String(line)), "\(line)") }
+        #expect(report.contains("<h2>7.5.4 Concise implementation</h2>") && report.contains("status: finished"))
 
         // The saved weights evaluate to the same test accuracy, and draw their filters.
         let again = ChapterRunner.temporaryFolder("e2e-eval")
@@ -133,8 +144,30 @@ import Testing
         #expect(evaluated == results.map { Double($0.split(separator: " ").last!)! }, "\(e.stdout)")
         #expect(e.stdout.contains("Loaded 26 tensors (45,330 values) from \(out)/model-scratch.safetensors"))
         #expect(!e.stdout.contains("epoch 1/"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: again).sorted() == ["feature-maps.png", "filters.png", "metrics.json"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: again).sorted()
+                == (pictures.filter { $0 != "training-curves.png" } + ["metrics.json", "report.html"]).sorted())
         #expect(try readPNG(path: again + "/filters.png").rgb == readPNG(path: out + "/filters.png").rgb)
+        #expect(try String(contentsOfFile: again + "/report.html", encoding: .utf8).contains("status: evaluated"))
+
+        // One file of one network (the concise LeNet, as a PyTorch user would save it) evaluates
+        // that network and says the other is not in it.
+        let single = ChapterRunner.temporaryFolder("e2e-single")
+        try FileManager.default.createDirectory(atPath: single, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: out + "/model-concise.safetensors", toPath: single + "/lenet.safetensors")
+        let s = try ChapterRunner.run(chapter, ["--load", single + "/lenet.safetensors", "--eval-only", "--test-limit", "2000",
+                                                 "--out-dir", single + "/out"])
+        #expect(s.status == 0, "\(s.all)")
+        #expect(s.stdout.contains("does not hold the scratch network's weights") && s.stdout.contains("the scratch network is not evaluated"), "\(s.stdout)")
+        let singleEvaluated = s.stdout.split(separator: "\n").filter { $0.hasPrefix("test acc ") }
+        #expect(singleEvaluated.count == 1 && singleEvaluated[0].hasPrefix("test acc \(results.last!.split(separator: " ").last!)"), "\(s.stdout)")
+        #expect(!s.stdout.contains("γ and β of the first batch-norm layer"))
+        // A file of neither network is refused with the full list of mismatches.
+        let resnet = try ChapterRunner.run("Chapter7_6_ResNet", ["--epochs", "1", "--train-limit", "64", "--test-limit", "64",
+                                                                  "--out-dir", single + "/resnet"])
+        #expect(resnet.status == 0, "\(resnet.all)")
+        let neither = try ChapterRunner.run(chapter, ["--load", single + "/resnet/model.safetensors", "--eval-only", "--test-limit", "100",
+                                                       "--out-dir", single + "/neither"])
+        #expect(neither.status != 0 && neither.stderr.contains("does not fit this network; nothing was loaded"), "\(neither.all)")
 
         // Another chapter refuses to resume this chapter's run, and cannot load its weights.
         let other = try ChapterRunner.run("Chapter7_6_ResNet", ["--resume", out + "/model-concise.safetensors", "--out-dir", again])

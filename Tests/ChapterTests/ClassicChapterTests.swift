@@ -80,8 +80,11 @@ import Testing
         #expect(r.stderr.contains("in epoch 1, batch") && r.stderr.contains("at learning rate 50.0. Try a smaller --lr (e.g. 5.0)"), "\(r.all)")
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
         #expect(metrics["status"] as? String == "diverged")
-        let files = try FileManager.default.contentsOfDirectory(atPath: out)
-        #expect(files == ["metrics.json"], "\(files)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(files == ["metrics.json", "report.html"], "\(files)")
+        // The report of the stopped run says how it ended.
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(report.contains("status: diverged") && report.contains("The run stopped: training diverged"), "\(report)")
     }
 
     /// NiN checks its initialisation before training: with seed 2 at 67×67 every ReLU of the
@@ -116,9 +119,13 @@ import Testing
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
         #expect(metrics["status"] as? String == "finished")
         #expect((metrics["epochs"] as? [Any])?.count == 1)
-        for png in ["filters.png", "feature-maps.png", "training-curves.png"] {
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        for png in ["inputs.png", "filters.png", "feature-maps.png", "confusion-matrix.png", "mistakes.png", "saliency.png",
+                    "activations.png", "training-curves.png"] {
             let image = try readPNG(path: out + "/" + png)
             #expect(image.width > 100 && image.height > 100, "\(png)")
+            #expect(report.contains("<img src=\"\(png)\""), "\(png)")
         }
+        #expect(report.contains(String(result ?? "no result line")))
     }
 }

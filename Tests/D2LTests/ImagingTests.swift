@@ -38,7 +38,8 @@ extension CoreTests {
             let curves = trainingCurves([(name: "a", history: history), (name: "b", history: history)], title: "curves")
             #expect(curves.width == 640 && curves.height == 440)
             // The curves are drawn in the palette's colours.
-            let colours = Set(stride(from: 0, to: curves.pixels.count, by: 3).map { RGB(curves.pixels[$0], curves.pixels[$0 + 1], curves.pixels[$0 + 2]) })
+            let pixels = curves.pixels   // converted from the drawing surface once
+            let colours = Set(stride(from: 0, to: pixels.count, by: 3).map { RGB(pixels[$0], pixels[$0 + 1], pixels[$0 + 2]) })
             #expect(colours.isSuperset(of: RGB.palette.prefix(3)))
             let darker = RGB.palette.prefix(3).map { RGB($0.r / 2, $0.g / 2, $0.b / 2) }
             #expect(colours.isSuperset(of: darker))

@@ -2,13 +2,13 @@ import Foundation
 import Testing
 
 /// The core's folders are layers, and each uses only the layers before it:
-/// Format → Compute → Tensor → Ops → Layers → Data → Training → Checkpoint → Imaging.
+/// Format → Compute → Tensor → Ops → Layers → Data → Training → Checkpoint → Inspection → Imaging.
 /// This test reads the sources and fails on any use of a name that only a later layer declares
 /// (a type, a top-level function or constant, or a method an extension adds), naming the file,
 /// the name and the layer that declares it.
 extension CoreTests {
     @Suite struct LayeringTests {
-        static let layers = ["Format", "Compute", "Tensor", "Ops", "Layers", "Data", "Training", "Checkpoint", "Imaging"]
+        static let layers = ["Format", "Compute", "Tensor", "Ops", "Layers", "Data", "Training", "Checkpoint", "Inspection", "Imaging"]
 
         static var coreDirectory: URL {
             URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

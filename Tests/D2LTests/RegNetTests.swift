@@ -171,8 +171,9 @@ extension CoreTests {
             let canvas = designSpaceEDFPlot([(.a, [0.3, 0.2, 0.25]), (.x, [0.15, 0.18])], title: "test")
             #expect(canvas.width == 760 && canvas.height == 500)
             // Both series' colours appear on the canvas.
+            let pixels = canvas.pixels   // converted from the drawing surface once
             func contains(_ c: RGB) -> Bool {
-                stride(from: 0, to: canvas.pixels.count, by: 3).contains { canvas.pixels[$0] == c.r && canvas.pixels[$0 + 1] == c.g && canvas.pixels[$0 + 2] == c.b }
+                stride(from: 0, to: pixels.count, by: 3).contains { pixels[$0] == c.r && pixels[$0 + 1] == c.g && pixels[$0 + 2] == c.b }
             }
             #expect(contains(RGB.palette[0]) && contains(RGB.palette[1]))
         }

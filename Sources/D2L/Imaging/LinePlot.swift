@@ -34,7 +34,10 @@ public struct LinePlot {
 
     public func render(width: Int = 640, height: Int = 440) -> Canvas {
         var canvas = Canvas(width: width, height: height)
-        let left = 70, right = 20, top = 40, bottom = 60
+        // The legend stands right of the plot, so it never covers the data.
+        let rowH = Canvas.textHeight() + 4
+        let legendW = (series.map { Canvas.textWidth($0.name) }.max() ?? 0) + 40
+        let left = 70, right = legendW + 28, top = 40, bottom = 60
         let pw = width - left - right, ph = height - top - bottom
         let all = series.flatMap(\.points)
         let (x0, x1) = xRange ?? Self.padded(all.map(\.x))
@@ -48,49 +51,39 @@ public struct LinePlot {
             canvas.fill(x: x, y: top, w: 1, h: ph, .lightGray)
             canvas.fill(x: x, y: top + ph, w: 1, h: 5, .black)
             let label = Self.tickLabel(t)
-            canvas.text(label, x: x - Canvas.textWidth(label) / 2, y: top + ph + 9)
+            canvas.text(label, x: x - Canvas.textWidth(label) / 2, y: top + ph + 8)
         }
         for t in Self.ticks(y0, y1) {
             let y = py(t)
             canvas.fill(x: left, y: y, w: pw, h: 1, .lightGray)
             canvas.fill(x: left - 5, y: y, w: 5, h: 1, .black)
             let label = Self.tickLabel(t)
-            canvas.text(label, x: left - 9 - Canvas.textWidth(label), y: y - 3)
+            canvas.text(label, x: left - 9 - Canvas.textWidth(label), y: y - Canvas.textHeight() / 2)
         }
         canvas.frame(x: left, y: top, w: pw + 1, h: ph + 1, .black)
 
         // Data: solid series first, dashed ones on top.
         for s in series.filter({ !$0.dashed }) + series.filter(\.dashed) {
             let pts = s.points.map { (px($0.x), py($0.y)) }
-            let thickness = s.dashed ? 1 : 3
-            for (a, b) in zip(pts, pts.dropFirst()) {
-                if s.steps {
-                    canvas.line(a.0, a.1, b.0, a.1, s.color, thickness: thickness, dashed: s.dashed)
-                    canvas.line(b.0, a.1, b.0, b.1, s.color, thickness: thickness, dashed: s.dashed)
-                } else {
-                    canvas.line(a.0, a.1, b.0, b.1, s.color, thickness: thickness, dashed: s.dashed)
-                }
-            }
-            let mark = s.dashed ? 3 : 5
-            if pts.count == 1 || !s.steps { for p in pts { canvas.fill(x: p.0 - mark / 2, y: p.1 - mark / 2, w: mark, h: mark, s.color) } }
+            let thickness = s.dashed ? 1 : 2
+            // A staircase (an empirical CDF) goes across, then up, at every point.
+            let path = s.steps ? zip(pts, pts.dropFirst()).flatMap { a, b in [a, (b.0, a.1)] } + pts.suffix(1) : pts
+            canvas.polyline(path, s.color, thickness: thickness, dashed: s.dashed)
+            if pts.count == 1 || !s.steps { for p in pts { canvas.dot(p.0, p.1, radius: s.dashed ? 1.5 : 2.5, s.color) } }
         }
 
         // Title, axis labels, legend.
         canvas.text(title, x: (width - Canvas.textWidth(title, scale: 2)) / 2, y: 10, scale: 2)
-        canvas.text(xLabel, x: left + (pw - Canvas.textWidth(xLabel)) / 2, y: height - 25)
+        canvas.text(xLabel, x: left + (pw - Canvas.textWidth(xLabel)) / 2, y: height - 28)
         canvas.verticalText(yLabel, x: 12, y: top + (ph + Canvas.textWidth(yLabel)) / 2)
-        let legendW = (series.map { Canvas.textWidth($0.name) }.max() ?? 0) + 34
-        let lx = left + pw - legendW - 8, ly = top + 8
-        canvas.fill(x: lx, y: ly, w: legendW, h: series.count * 14 + 8, .white)
-        canvas.frame(x: lx, y: ly, w: legendW, h: series.count * 14 + 8, .gray)
+        let legendH = series.count * rowH + 8
+        let (lx, ly) = (left + pw + 16, top)
+        canvas.fill(x: lx, y: ly, w: legendW, h: legendH, .white)
+        canvas.frame(x: lx, y: ly, w: legendW, h: legendH, .gray)
         for (i, s) in series.enumerated() {
-            let y = ly + 8 + i * 14
-            if s.dashed {
-                canvas.line(lx + 6, y + 3, lx + 24, y + 3, s.color, dashed: true)
-            } else {
-                canvas.fill(x: lx + 6, y: y + 2, w: 18, h: 3, s.color)
-            }
-            canvas.text(s.name, x: lx + 28, y: y)
+            let y = ly + 4 + i * rowH, mid = y + rowH / 2 - 1
+            canvas.line(lx + 6, mid, lx + 28, mid, s.color, thickness: s.dashed ? 1 : 2, dashed: s.dashed)
+            canvas.text(s.name, x: lx + 34, y: y + 1)
         }
         return canvas
     }

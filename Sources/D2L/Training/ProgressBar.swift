@@ -12,7 +12,9 @@ public struct ProgressBar {
     private let interval = Duration.milliseconds(100)
     private let width = 24
 
-    public static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
+    /// Whether standard output was a terminal when first asked (a run that later sends its
+    /// output through a pipe, to keep a transcript, asks before it does).
+    public static let stdoutIsTerminal = isatty(STDOUT_FILENO) != 0
 
     public init(interactive: Bool = stdoutIsTerminal) { isInteractive = interactive }
 

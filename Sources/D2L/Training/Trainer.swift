@@ -104,7 +104,7 @@ public final class Trainer {
     /// Takes over a saved run's history, counters and random streams; returns the shuffler
     /// (as it was before the interrupted epoch drew its order, or fresh from the seed).
     private func restore(_ saved: TrainingProgress?) -> SeededGenerator {
-        let fresh = SeededGenerator(seed: config.seed &+ 0x5EED)
+        let fresh = config.shuffleGenerator
         guard let saved else { return fresh }
         position = saved
         history = saved.history
@@ -153,6 +153,17 @@ public final class Trainer {
         guard let last = history.last else { return "no epoch finished" }
         return String(format: "loss %.3f, train acc %.3f, test acc %.3f\n%.1f examples/sec on cpu",
                       last.loss, last.trainAcc, last.testAcc, examplesPerSec)
+    }
+}
+
+extension TrainConfig {
+    /// The generator that shuffles the training set, epoch after epoch.
+    var shuffleGenerator: SeededGenerator { SeededGenerator(seed: seed &+ 0x5EED) }
+
+    /// The indices of the first mini-batch the trainer draws: what the network sees at step 1.
+    public func firstBatch(of set: ImageSet) -> ArraySlice<Int> {
+        var generator = shuffleGenerator
+        return set.shuffledBatches(size: batchSize, using: &generator)[0]
     }
 }
 
