@@ -23,6 +23,9 @@ public struct ChapterOptions: ParsableArguments {
     @Option(help: "Let the learning rate rise linearly from 0 over this first fraction of the steps (0: full rate from the start, as the book).")
     public var lrWarmup: Double?
 
+    @Flag(help: "Train on even when the loss stays above 3 × ln 10 (three times a uniform guess's) for 10 batches in a row, which otherwise stops the run as diverged (NaN or ∞ always stops it).")
+    public var noDivergenceCheck = false
+
     @Option(help: "Resize the 28×28 images to this many pixels per side (the book's `resize`).")
     public var resize: Int?
 
@@ -91,7 +94,8 @@ public struct ChapterOptions: ParsableArguments {
         }
         if resume != nil {
             let conflicting = [("--full", full), ("--batch-size", batchSize != nil), ("--lr", lr != nil), ("--lr-decay", lrDecay != nil), ("--lr-warmup", lrWarmup != nil), ("--resize", resize != nil),
-                               ("--train-limit", trainLimit != nil), ("--test-limit", testLimit != nil), ("--eval-only", evalOnly)]
+                               ("--train-limit", trainLimit != nil), ("--test-limit", testLimit != nil), ("--eval-only", evalOnly),
+                               ("--no-divergence-check", noDivergenceCheck)]
                 .filter(\.1).map(\.0)
             if !conflicting.isEmpty {
                 throw ValidationError("--resume takes the run's settings from the checkpoint; drop \(conflicting.joined(separator: ", ")) (only --epochs may change, to train longer)")
@@ -123,6 +127,7 @@ extension ChapterOptions {
         if let resize { p.resize = resize }
         if let trainLimit { p.trainLimit = trainLimit }
         if let testLimit { p.testLimit = testLimit }
+        if noDivergenceCheck { p.divergenceFactor = 0 }
         p.seed = seed
         return p
     }

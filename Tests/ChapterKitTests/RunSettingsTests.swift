@@ -39,7 +39,7 @@ import Testing
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let text = String(decoding: try encoder.encode(settings), as: UTF8.self)
-        #expect(text == #"{"batch_size":64,"epochs":2,"lr":0.05000000074505806,"lr_decay":0.5,"lr_warmup":0,"mode":"train","profile":"quick","resize":28,"seed":0,"test_limit":null,"threads":2,"train_limit":40000}"#)
+        #expect(text == #"{"batch_size":64,"divergence_factor":3,"epochs":2,"lr":0.05000000074505806,"lr_decay":0.5,"lr_warmup":0,"mode":"train","profile":"quick","resize":28,"seed":0,"test_limit":null,"threads":2,"train_limit":40000}"#)
         #expect(try JSONDecoder().decode(RunSettings.self, from: Data(text.utf8)) == settings)
         // A record without the newer keys (profile, mode, schedule) still reads.
         let old = try JSONDecoder().decode(RunSettings.self, from: Data(#"{"batch_size":64,"epochs":2,"lr":0.1,"resize":28,"seed":3}"#.utf8))

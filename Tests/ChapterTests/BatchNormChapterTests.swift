@@ -84,6 +84,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out), "the out dir was left behind")
     }
 
+    /// A learning rate that makes the loss run away (finite, but billions) stops the run as
+    /// diverged; --no-divergence-check lets it train on.
+    @Test func runawayLossStopsTheRun() throws {
+        let out = ChapterRunner.temporaryFolder("runaway")
+        let common = ["--lr", "1e9", "--epochs", "1", "--train-limit", "4096", "--test-limit", "300"]
+        let r = try ChapterRunner.run(chapter, common + ["--out-dir", out])
+        #expect(r.status == 1, "\(r.all)")
+        #expect(r.stderr.contains("training diverged: the loss stayed above 6.91 (3 × ln 10, the loss of a uniform guess) for 10 batches in a row"), "\(r.all)")
+        #expect(r.stderr.contains("in epoch 1, batch") && r.stderr.contains("Try a smaller --lr (e.g. 1e+08)"), "\(r.all)")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        #expect(metrics["status"] as? String == "diverged")
+        #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("status: diverged"))
+        let on = try ChapterRunner.run(chapter, common + ["--no-divergence-check", "--out-dir", out + "-on"])
+        #expect(on.status == 0, "\(on.all)")
+        #expect(on.stdout.contains("no stop for a runaway loss"))
+    }
+
     @Test func unwritableOutputFolderIsRefused() throws {
         let r = try ChapterRunner.run(chapter, ["--out-dir", "/proc/modern-cnns", "--epochs", "1"])
         #expect(r.status != 0)

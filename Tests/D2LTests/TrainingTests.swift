@@ -197,6 +197,28 @@ extension CoreTests {
             }
         }
 
+        /// A runaway loss: 10 batches in a row above 3 × ln(classes) stop the run; one batch below
+        /// starts the count again; with factor 0 only a loss that is not a number stops it.
+        @Test func runawayLossIsCaught() throws {
+            var watch = DivergenceWatch(factor: 3)
+            let threshold = 3 * Foundation.log(10.0)
+            for b in 1...9 { try watch.check(loss: Float(threshold) + 0.01, classes: 10, epoch: 1, batch: b, learningRate: 1) }
+            try watch.check(loss: 2.3, classes: 10, epoch: 1, batch: 10, learningRate: 1)     // resets the count
+            for b in 11...19 { try watch.check(loss: 1e9, classes: 10, epoch: 1, batch: b, learningRate: 1) }
+            do {
+                try watch.check(loss: 1e9, classes: 10, epoch: 2, batch: 20, learningRate: 0.5)
+                Issue.record("10 batches above the threshold did not stop the run")
+            } catch let e as DivergenceError {
+                #expect(e.epoch == 2 && e.batch == 20 && e.threshold?.batches == 10)
+                #expect(Swift.abs(e.threshold!.value - threshold) < 1e-12)
+                #expect(e.description.contains("the loss stayed above 6.91 (3 × ln 10, the loss of a uniform guess) for 10 batches in a row"))
+                #expect(e.description.contains("--no-divergence-check"))
+            }
+            var off = DivergenceWatch(factor: 0)
+            for b in 1...100 { try off.check(loss: 1e30, classes: 10, epoch: 1, batch: b, learningRate: 1) }
+            #expect(throws: DivergenceError.self) { try off.check(loss: .nan, classes: 10, epoch: 1, batch: 101, learningRate: 1) }
+        }
+
         /// Epoch records with plot points survive JSON; records written before there were any still load.
         @Test func epochRecordsWithAndWithoutPlotPoints() throws {
             let e = EpochMetrics(epoch: 2, loss: 0.5, trainAcc: 0.8, testAcc: 0.7, trainSeconds: 2,

@@ -27,12 +27,16 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// value (a warm-up); 0 starts at full rate, as the book does. Warm-up and decay
     /// together cover at most all steps.
     public var lrWarmup: Double
+    /// Training stops as diverged when the loss stays above this many times a uniform guess's
+    /// loss, ln(classes), for 10 batches in a row (see `DivergenceWatch`); 0 stops only on NaN or ∞.
+    public var divergenceFactor: Double
 
     public init(epochs: Int, batchSize: Int, learningRate: Float, resize: Int, seed: UInt64 = 0,
-                trainLimit: Int? = nil, testLimit: Int? = nil, lrDecay: Double = 0, lrWarmup: Double = 0) {
+                trainLimit: Int? = nil, testLimit: Int? = nil, lrDecay: Double = 0, lrWarmup: Double = 0,
+                divergenceFactor: Double = 3) {
         self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate; self.resize = resize
         self.seed = seed; self.trainLimit = trainLimit; self.testLimit = testLimit
-        self.lrDecay = lrDecay; self.lrWarmup = lrWarmup
+        self.lrDecay = lrDecay; self.lrWarmup = lrWarmup; self.divergenceFactor = divergenceFactor
     }
 
     /// Whether every field is in range: at least one epoch, image and batch; a positive finite
@@ -40,7 +44,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var isValid: Bool {
         epochs >= 1 && batchSize >= 1 && resize >= 1 && learningRate.isFinite && learningRate > 0
             && (0...1).contains(lrDecay) && (0...1).contains(lrWarmup) && lrDecay + lrWarmup <= 1
-            && (trainLimit ?? 1) >= 1 && (testLimit ?? 1) >= 1
+            && (trainLimit ?? 1) >= 1 && (testLimit ?? 1) >= 1 && divergenceFactor >= 0
     }
 
     /// The optimiser these settings train with, and its name in a sentence.
@@ -81,13 +85,16 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if resize != other.resize { d.append("\(resize)×\(resize) images instead of \(other.resize)×\(other.resize)") }
         if let n = trainLimit, n != other.trainLimit { d.append("the first \(groupDigits(n)) of 60,000 training images") }
         if let n = testLimit, n != other.testLimit { d.append("the first \(groupDigits(n)) of 10,000 test images") }
+        if divergenceFactor != other.divergenceFactor {
+            d.append(divergenceFactor == 0 ? "no stop for a runaway loss" : "a stop when the loss stays above \(divergenceFactor) × ln(classes)")
+        }
         return d
     }
 
     enum CodingKeys: String, CodingKey {
         case epochs, resize, seed
         case batchSize = "batch_size", learningRate = "lr", trainLimit = "train_limit", testLimit = "test_limit"
-        case lrDecay = "lr_decay", lrWarmup = "lr_warmup"
+        case lrDecay = "lr_decay", lrWarmup = "lr_warmup", divergenceFactor = "divergence_factor"
     }
 
     public init(from decoder: Decoder) throws {
@@ -108,7 +115,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
                   seed: UInt64(exactly: try c.decode(Double.self, forKey: .seed)) ?? 0,
                   trainLimit: try optionalInt(.trainLimit), testLimit: try optionalInt(.testLimit),
                   lrDecay: try c.decodeIfPresent(Double.self, forKey: .lrDecay) ?? 0,
-                  lrWarmup: try c.decodeIfPresent(Double.self, forKey: .lrWarmup) ?? 0)
+                  lrWarmup: try c.decodeIfPresent(Double.self, forKey: .lrWarmup) ?? 0,
+                  divergenceFactor: try c.decodeIfPresent(Double.self, forKey: .divergenceFactor) ?? 3)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -120,6 +128,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try c.encode(Double(seed), forKey: .seed)
         try c.encode(lrDecay, forKey: .lrDecay)
         try c.encode(lrWarmup, forKey: .lrWarmup)
+        try c.encode(divergenceFactor, forKey: .divergenceFactor)
         // Absent limits are written as null, so every record has the same keys.
         if let trainLimit { try c.encode(Double(trainLimit), forKey: .trainLimit) } else { try c.encodeNil(forKey: .trainLimit) }
         if let testLimit { try c.encode(Double(testLimit), forKey: .testLimit) } else { try c.encodeNil(forKey: .testLimit) }

@@ -1,14 +1,5 @@
 import Foundation
 
-/// Training stopped because the loss stopped being a finite number.
-public struct DivergenceError: Error, CustomStringConvertible {
-    public let epoch: Int, batch: Int, learningRate: Float, loss: Float
-    public var description: String {
-        "training diverged: loss became \(loss) in epoch \(epoch), batch \(batch) at learning rate \(learningRate). "
-        + "Try a smaller --lr (e.g. \(learningRate / 10)); metrics up to the last finished epoch were kept."
-    }
-}
-
 /// The book's training loop (`d2l.train_ch6`) with its exact result lines.
 ///
 /// Per epoch: shuffle, then for every mini-batch forward → mean cross-entropy → backward and
@@ -74,6 +65,7 @@ public final class Trainer {
         var console = quiet ? nil : TrainingConsole(label: label, config: config, trainImages: data.train.count, position: position)
         let resize = BilinearResize(from: data.train.height, to: config.resize)
         let sgd = config.optimizer(for: net.parameters)
+        var watch = DivergenceWatch(factor: config.divergenceFactor)
         for epoch in stride(from: position.epoch, through: config.epochs, by: 1) {
             net.train()
             let shuffleState = TrainingProgress.hex(shuffler)
@@ -86,7 +78,8 @@ public final class Trainer {
                 sgd.zeroGrad()   // before the forward pass, as the book: last step's gradients go first
                 let logits = try net(x)
                 let loss = crossEntropy(logits, labels: y)
-                try stopIfDiverged(loss, epoch: epoch, batch: b + 1, learningRate: sgd.learningRate, console: console)
+                try stopIfDiverged(loss, classes: logits.shape[1], epoch: epoch, batch: b + 1, learningRate: sgd.learningRate,
+                                   watch: &watch, console: console)
                 sgd.backwardAndStep(loss)
                 let seconds = (ContinuousClock.now - start).seconds
                 totals.add(loss: loss.item, correct: correctCount(logits, labels: y), count: y.count, seconds: seconds,
@@ -119,10 +112,14 @@ public final class Trainer {
         return TrainingProgress.generator(saved.shuffleState) ?? fresh
     }
 
-    private func stopIfDiverged(_ loss: Tensor, epoch: Int, batch: Int, learningRate: Float, console: TrainingConsole?) throws {
-        guard !loss.item.isFinite else { return }
-        console?.clear()
-        throw DivergenceError(epoch: epoch, batch: batch, learningRate: learningRate, loss: loss.item)
+    private func stopIfDiverged(_ loss: Tensor, classes: Int, epoch: Int, batch: Int, learningRate: Float,
+                                watch: inout DivergenceWatch, console: TrainingConsole?) throws {
+        do {
+            try watch.check(loss: loss.item, classes: classes, epoch: epoch, batch: batch, learningRate: learningRate)
+        } catch {
+            console?.clear()
+            throw error
+        }
     }
 
     /// Records where the run stands, and stops here if Ctrl-C or SIGTERM arrived.
