@@ -94,6 +94,43 @@ extension CoreTests {
             do { _ = try FashionMNIST(dataDir: dir) } catch { #expect("\(error)".contains("label 12 at index 9 is outside 0–9")) }
         }
 
+        /// With a limit only the first items are used, but the whole file is still checked: the
+        /// counts both headers announce, and the gzip stream to its CRC.
+        @Test func aLimitStillChecksTheWholeFile() throws {
+            let dir = temporaryFolder("limited")
+            writeTinyDataset(dir)
+            writeIDX("\(dir)/t10k-labels-idx1-ubyte.gz", dims: [9], payload: [UInt8](repeating: 1, count: 9))
+            do {
+                _ = try FashionMNIST(dataDir: dir, testLimit: 3)
+                Issue.record("a count mismatch past the limit went unnoticed")
+            } catch let e as DataError {
+                #expect(e.description.contains("t10k-images-idx3-ubyte.gz has 10 images but") && e.description.contains("has 9 labels"))
+            }
+            writeTinyDataset(dir)
+            let images = "\(dir)/train-images-idx3-ubyte.gz"
+            // Large enough (3 MB inflated) that reading the first items does not reach the stream's end.
+            var g = SeededGenerator(seed: 8)
+            writeIDX(images, dims: [20, 400, 400], payload: (0..<(20 * 400 * 400)).map { _ in UInt8(g.next() % 4) })
+            var bytes = [UInt8](FileManager.default.contents(atPath: images)!)
+            bytes[bytes.count - 6] ^= 0x10           // inside the CRC-32 at the end of the stream
+            #expect(FileManager.default.createFile(atPath: images, contents: Data(bytes)))
+            do {
+                _ = try FashionMNIST(dataDir: dir, trainLimit: 5)
+                Issue.record("a CRC mismatch past the limit went unnoticed")
+            } catch let e as DataError {
+                #expect(e.description.contains("\(images) is damaged") && e.description.contains("incorrect data check"), "\(e)")
+            }
+        }
+
+        @Test func aDataDirThatIsAFileIsNamed() {
+            do {
+                _ = try FashionMNIST(dataDir: "/etc/passwd")
+                Issue.record("expected an error")
+            } catch {
+                #expect("\(error)" == "cannot read /etc/passwd: it is a file, not a folder; --data-dir takes the folder that holds the four files")
+            }
+        }
+
         @Test func missingDataSaysWhatToInstall() throws {
             let dir = temporaryFolder("empty")
             writeIDX("\(dir)/train-images-idx3-ubyte.gz", dims: [1, 2, 2], payload: [0, 0, 0, 0])

@@ -41,6 +41,10 @@ public struct FashionMNIST {
 
     /// The first folder holding all four files; an explicit `dataDir` must hold them itself.
     public static func locate(dataDir: String?) throws -> String {
+        var isFolder: ObjCBool = false
+        if let dataDir, FileManager.default.fileExists(atPath: dataDir, isDirectory: &isFolder), !isFolder.boolValue {
+            throw DataError.unreadable(path: dataDir, reason: "it is a file, not a folder; --data-dir takes the folder that holds the four files")
+        }
         let candidates = dataDir.map { [$0] } ?? searchPath(dataDir: nil)
         for dir in candidates where fileNames.allSatisfy({ filePath(dir, $0) != nil }) { return dir }
         throw DataError.notFound(searched: candidates.map { dir in
@@ -75,8 +79,8 @@ public struct ImageSet: Sendable {
         let labelPath = FashionMNIST.filePath(directory, "\(prefix)-labels-idx1-ubyte")!
         let images = try IDXFile(path: imagePath, expectedRank: 3, maxItems: limit)
         let labels = try IDXFile(path: labelPath, expectedRank: 1, maxItems: limit)
-        guard images.dims[0] == labels.dims[0] else {
-            throw DataError.inconsistent(reason: "\(imagePath) has \(images.dims[0]) images but \(labelPath) has \(labels.dims[0]) labels")
+        guard images.announced == labels.announced, images.dims[0] == labels.dims[0] else {
+            throw DataError.inconsistent(reason: "\(imagePath) has \(images.announced) images but \(labelPath) has \(labels.announced) labels")
         }
         guard images.dims[1] == images.dims[2] else {
             throw DataError.badHeader(path: imagePath, reason: "images are \(images.dims[1])×\(images.dims[2]); square images expected")

@@ -7,10 +7,14 @@ import Foundation
 /// values row-major. We accept only type 0x08 (unsigned byte), the only one these files use.
 public struct IDXFile {
     public let path: String
+    /// The extents of what was read (axis 0: the items read, at most `maxItems`).
     public let dims: [Int]
+    /// The number of items the header announces (all of which were checked to be in the file).
+    public let announced: Int
     public let bytes: [UInt8]
 
-    /// Reads the file, checking the magic, the rank and that the payload is complete.
+    /// Reads the file, checking the magic, the rank, that the payload is complete and that the
+    /// gzip stream is intact to its end (its CRC), also past the items a limit leaves unread.
     /// - Parameters:
     ///   - expectedRank: 3 for images, 1 for labels.
     ///   - maxItems: read only the first `maxItems` items along axis 0 (nil: all of them).
@@ -50,12 +54,24 @@ public struct IDXFile {
         let itemSize = dims.dropFirst().reduce(1, *)
         self.bytes = try Self.read(gz, count: items * itemSize, path: path,
                                    what: "\(items) items (the header announces \(dims[0]))")
-        if items == dims[0] {
-            var extra: UInt8 = 0
-            if gzread(gz, &extra, 1) > 0 {
-                throw DataError.badHeader(path: path, reason: "extra bytes after the \(dims[0]) items the header announces")
-            }
+        // The rest is read too, in chunks, and dropped: so a damaged end of the file, or a CRC
+        // that does not match, is found even when a limit reads only the first items.
+        var left = (dims[0] - items) * itemSize
+        while left > 0 {
+            let chunk = Swift.min(left, 1 << 22)
+            _ = try Self.read(gz, count: chunk, path: path, what: "the \(dims[0]) items the header announces")
+            left -= chunk
         }
+        var extra: UInt8 = 0
+        let r = gzread(gz, &extra, 1)
+        if r > 0 {
+            throw DataError.badHeader(path: path, reason: "extra bytes after the \(dims[0]) items the header announces")
+        } else if r < 0 {
+            var errnum: Int32 = 0
+            let msg = gzerror(gz, &errnum).map { String(cString: $0) } ?? "unknown zlib error"
+            throw DataError.damaged(path: path, reason: "zlib: \(msg) at the end of the file")
+        }
+        announced = dims[0]
         dims[0] = items
         self.dims = dims
     }
