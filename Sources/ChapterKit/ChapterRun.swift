@@ -70,13 +70,15 @@ public final class ChapterRun {
         print()
     }
 
-    /// Creates `dir` if needed and proves it writable by creating and removing a file.
+    /// Creates `dir` if needed, takes it for this run (`OutputFolderLock`: no second run may
+    /// write into it meanwhile), and proves it writable by creating and removing a file.
     public static func prepareOutputFolder(_ dir: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
             throw OutputError(path: dir, reason: "cannot create the folder (\(error.localizedDescription))")
         }
+        try OutputFolderLock.acquire(dir)
         let probe = (dir as NSString).appendingPathComponent(".write-test-\(getpid())")
         guard FileManager.default.createFile(atPath: probe, contents: Data()) else {
             throw OutputError(path: dir, reason: "the folder is not writable")

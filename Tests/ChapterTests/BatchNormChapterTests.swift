@@ -245,3 +245,31 @@ import Testing
         #expect(history.map { $0["epoch"] as! Int } == Array(1...(finished + 1)))
     }
 }
+
+/// One writer per output folder: a second run into a folder a live run is writing is refused
+/// with that run's pid and command; the lock goes with the process, however it ends.
+@Suite(.serialized) struct OutputFolderLockTests {
+    let chapter = "Chapter7_5_BatchNorm"
+
+    @Test func aSecondWriterIsRefused() throws {
+        let out = ChapterRunner.temporaryFolder("locked")
+        let first = Process()
+        first.executableURL = ChapterRunner.productsDirectory.appendingPathComponent(chapter)
+        first.arguments = ["--epochs", "30", "--train-limit", "20000", "--test-limit", "100", "--out-dir", out]
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        // Wait until the first run has written something (it holds the lock from before that).
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: out + "/inputs.png")
+            && (try? FileManager.default.contentsOfDirectory(atPath: out))?.isEmpty != false { usleep(50_000) }
+        let second = try ChapterRunner.run(chapter, ["--epochs", "1", "--train-limit", "256", "--test-limit", "100", "--out-dir", out])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("output folder \(out): another run is writing into it (pid \(first.processIdentifier): "), "\(second.all)")
+        #expect(second.stderr.contains("\(chapter) --epochs 30 --train-limit 20000"), "\(second.all)")
+        // A kill releases the lock: the next run goes ahead.
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let third = try ChapterRunner.run(chapter, ["--epochs", "1", "--train-limit", "256", "--test-limit", "100", "--out-dir", out])
+        #expect(third.status == 0, "\(third.all)")
+    }
+}
