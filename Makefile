@@ -6,7 +6,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHAPTER ?= Chapter7_5_BatchNorm
 ARGS ?=
 
-.PHONY: setup run test release clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: setup run test fuzz release clean
 
 ## Install the system packages that are missing.
 setup:
@@ -25,9 +27,13 @@ run: setup
 test: setup
 	swift test
 
+## Fuzz the file readers with libFuzzer, FUZZ_SECONDS each: make fuzz [FUZZ_SECONDS=60]
+fuzz: setup
+	Tests/Fuzz/run.sh $(FUZZ_SECONDS)
+
 ## Build every chapter in release mode.
 release: setup
 	swift build -c release
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-fuzz out

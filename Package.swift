@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 // The compute-heavy targets are optimised even in debug builds, so `swift run` and
@@ -79,3 +80,13 @@ let package = Package(
         .executableTarget(name: $0, dependencies: chapterDependencies, path: "Chapters/\($0)")
     }
 )
+
+// libFuzzer targets (`make fuzz`): built only when MODERNCNNS_FUZZ is set, with
+// -sanitize=fuzzer,address, since libFuzzer supplies their main function.
+if ProcessInfo.processInfo.environment["MODERNCNNS_FUZZ"] != nil {
+    package.targets += [
+        .executableTarget(name: "FuzzSafeTensors", dependencies: ["D2L"], path: "Tests/Fuzz/FuzzSafeTensors"),
+        .executableTarget(name: "FuzzIDX", dependencies: ["D2L"], path: "Tests/Fuzz/FuzzIDX"),
+        .executableTarget(name: "FuzzStudyLog", dependencies: ["Experiments"], path: "Tests/Fuzz/FuzzStudyLog"),
+    ]
+}

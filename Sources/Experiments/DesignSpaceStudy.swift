@@ -62,7 +62,7 @@ public enum StudyLog {
     /// killed mid-write) is skipped and reported in `skipped`; a damaged line elsewhere is an error.
     public static func read(_ path: String) throws -> (records: [StudyRecord], skipped: Int) {
         guard FileManager.default.fileExists(atPath: path) else { return ([], 0) }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = fileContents(atPath: path) else {
             throw StudyFileError(path: path, reason: "cannot be read")
         }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)

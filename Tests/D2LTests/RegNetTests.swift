@@ -167,6 +167,20 @@ extension CoreTests {
             #expect(throws: StudyFileError.self) { try StudyLog.read(b) }
         }
 
+        /// Inputs the fuzzer found: an empty log (Foundation's whole-file read leaked a buffer on
+        /// it, so the readers use `fileContents`) reads as no records.
+        @Test func fuzzFoundInputsReadCleanly() throws {
+            let dir = temporaryFolder("fuzz-found")
+            #expect(FileManager.default.createFile(atPath: dir + "/empty.jsonl", contents: Data()))
+            let (records, skipped) = try StudyLog.read(dir + "/empty.jsonl")
+            #expect(records.isEmpty && skipped == 0)
+            #expect(fileContents(atPath: dir + "/empty.jsonl") == Data())
+            #expect(fileContents(atPath: dir + "/absent") == nil)
+            let bytes = Data((0..<200_000).map { UInt8($0 % 251) })
+            #expect(FileManager.default.createFile(atPath: dir + "/large", contents: bytes))
+            #expect(fileContents(atPath: dir + "/large") == bytes)
+        }
+
         @Test func edfPlotIsDrawn() throws {
             let canvas = designSpaceEDFPlot([(.a, [0.3, 0.2, 0.25]), (.x, [0.15, 0.18])], title: "test")
             #expect(canvas.width == 760 && canvas.height == 500)

@@ -97,7 +97,7 @@ public enum SafeTensors {
         guard FileManager.default.fileExists(atPath: path) else {
             throw SafeTensorsError(path: path, problem: "no such file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = fileContents(atPath: path) else {
             throw SafeTensorsError(path: path, problem: "cannot be read (permissions?)")
         }
         return try parse(data, path: path)

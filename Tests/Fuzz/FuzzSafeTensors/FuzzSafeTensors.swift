@@ -1,0 +1,37 @@
+import D2L
+import Foundation
+
+/// libFuzzer target: any bytes as a safetensors file, through what `--load` and `--resume` do
+/// with one: parse the header (offsets, dtypes, shapes, metadata), read every tensor's values,
+/// and load the file strictly into a small network with a batch norm (F32 weights, an I64
+/// counter). Every input must end in a value or a thrown error: never a crash, a hang or a leak.
+nonisolated(unsafe) private var network: Module = {
+    let net = Sequential(Conv2d(outChannels: 2, kernel: 3), BatchNorm(), Flatten(), Linear(3))
+    _ = try! net(Tensor.zeros([1, 1, 5, 5]))
+    return net
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSafeTensors(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    let data = Data(bytes: bytes, count: count)
+    guard let file = try? SafeTensors.parse(data, path: "fuzz.safetensors") else { return 0 }
+    for entry in file.entries.values {
+        _ = file.floats(entry)
+        _ = file.integers(entry)
+    }
+    _ = file.metadata["progress"].flatMap { TrainingProgress(json: $0) }
+    _ = try? network.loadState(from: file, path: "fuzz.safetensors")
+    return 0
+}
+
+/// The executable's entry point (SwiftPM names it `<module>_main`): libFuzzer's driver, which
+/// parses libFuzzer's flags and runs the fuzzing loop on `fuzzSafeTensors`.
+@_cdecl("FuzzSafeTensors_main")
+func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var count = argc, arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { fuzzSafeTensors($0, $1) }
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
