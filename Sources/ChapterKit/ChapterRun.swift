@@ -79,6 +79,11 @@ public final class ChapterRun {
             throw OutputError(path: dir, reason: "cannot create the folder (\(error.localizedDescription))")
         }
         try OutputFolderLock.acquire(dir)
+        // Temporary files of atomic writes that a killed run left behind (no live run writes
+        // here: this run holds the folder).
+        for item in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where item.contains(".tmp-") {
+            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(item))
+        }
         let probe = (dir as NSString).appendingPathComponent(".write-test-\(getpid())")
         guard FileManager.default.createFile(atPath: probe, contents: Data()) else {
             throw OutputError(path: dir, reason: "the folder is not writable")

@@ -273,3 +273,75 @@ import Testing
         #expect(third.status == 0, "\(third.all)")
     }
 }
+
+/// Full disks and kills: a write that fails leaves the previous version of the file intact and
+/// stops the run with the path and the system's reason; a run killed at any moment leaves a
+/// checkpoint that --resume continues to the same numbers as a run that was never stopped.
+@Suite(.serialized) struct FailureTests {
+    let chapter = "Chapter7_5_BatchNorm"
+    let tiny = ["--train-limit", "1024", "--test-limit", "200", "--batch-size", "128"]
+
+    /// A file-size limit (RLIMIT_FSIZE, through prlimit) below a checkpoint's size.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "prlimit (util-linux) is not installed"))
+    func aFailedWriteKeepsThePreviousVersion() throws {
+        let out = ChapterRunner.temporaryFolder("fsize")
+        let first = try ChapterRunner.run(chapter, tiny + ["--epochs", "1", "--out-dir", out])
+        #expect(first.status == 0, "\(first.all)")
+        let checkpoint = out + "/model-scratch.safetensors"
+        let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        let metricsBefore = try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))
+        let limited = try ChapterRunner.run("/usr/bin/prlimit", ["--fsize=100000",
+            ChapterRunner.productsDirectory.appendingPathComponent(chapter).path, "--resume", out + "/model.safetensors", "--epochs", "2",
+            "--out-dir", out])
+        #expect(limited.status != 0)
+        #expect(limited.stderr.contains("cannot write \(checkpoint): File too large (any previous version of the file is intact)"), "\(limited.all)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint)) == before)
+        // metrics.json is the previous complete version or a newer complete one, never a torn one.
+        let metrics = try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))
+        #expect(metrics == metricsBefore || (try? JSONSerialization.jsonObject(with: metrics)) != nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains(".tmp-") }.isEmpty)
+    }
+
+    /// Thirty SIGKILLs at random moments of a run that resumes after each; then the result lines
+    /// equal an uninterrupted run's.
+    @Test func killedAtRandomMomentsAndResumedMatchesTheUninterruptedRun() throws {
+        let settings = tiny + ["--epochs", "24", "--seed", "3"]
+        let whole = try ChapterRunner.run(chapter, settings + ["--out-dir", ChapterRunner.temporaryFolder("kills-whole")])
+        #expect(whole.status == 0, "\(whole.all)")
+        func results(_ text: String) -> [String] { text.split(separator: "\n").filter { $0.hasPrefix("loss ") }.map(String.init) }
+
+        let out = ChapterRunner.temporaryFolder("kills")
+        var g = SeededGenerator(seed: 77)
+        var kills = 0, duringWrite = 0, finished: ChapterRunner.Result?
+        while finished == nil && kills < 200 {
+            let resuming = FileManager.default.fileExists(atPath: out + "/model-concise.safetensors")
+                || FileManager.default.fileExists(atPath: out + "/model-scratch.safetensors")
+            let arguments = resuming ? ["--resume", out + "/model.safetensors", "--out-dir", out] : settings + ["--out-dir", out]
+            if kills >= 30 {
+                finished = try ChapterRunner.run(chapter, arguments)
+                break
+            }
+            let p = Process()
+            p.executableURL = ChapterRunner.productsDirectory.appendingPathComponent(chapter)
+            p.arguments = arguments
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(UInt32(300_000 + g.next() % 1_500_000))
+            let partial = (try? FileManager.default.contentsOfDirectory(atPath: out))?.contains { $0.contains(".tmp-\(p.processIdentifier)") } ?? false
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            if p.terminationReason == .uncaughtSignal {
+                kills += 1
+                if partial { duringWrite += 1 }
+            } else {
+                #expect(p.terminationStatus == 0, "a run between kills failed")
+            }
+        }
+        #expect(kills == 30)
+        let last = try #require(finished)
+        #expect(last.status == 0, "\(last.all)")
+        #expect(results(last.stdout) == results(whole.stdout), "\(last.stdout)")
+        print("killed \(kills) times, \(duringWrite) of them while a file was being written")
+    }
+}

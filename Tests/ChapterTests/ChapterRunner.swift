@@ -15,9 +15,10 @@ struct ChapterRunner {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
+    /// - Parameter name: a chapter executable, or an absolute path to another program.
     static func run(_ name: String, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(name)
+        process.executableURL = name.hasPrefix("/") ? URL(fileURLWithPath: name) : productsDirectory.appendingPathComponent(name)
         process.arguments = arguments
         // Output goes to files, so a chatty run can never block on a full pipe.
         let base = NSTemporaryDirectory() + "chapter-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"

@@ -16,6 +16,9 @@ public enum Interruption {
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        // Past a file-size limit (ulimit -f) a write fails with EFBIG and the run reports it,
+        // instead of the process being killed by SIGXFSZ halfway through a file.
+        Foundation.signal(SIGXFSZ, SIG_IGN)
         for sig in [SIGINT, SIGTERM] {
             Foundation.signal(sig) { received in
                 if Interruption.signal != 0 { _exit(128 + received) }   // second signal: stop now
