@@ -14,6 +14,7 @@ struct AlexNetChapter: Chapter {
         Prints AlexNet's shapes as the book does, trains it on Fashion-MNIST and writes filters.png (its 96
         11×11 first-layer filters), feature-maps.png, training-curves.png and metrics.json.
         """)
+    static let section = "7.1"
 
     /// zh 2.0.0: lr 0.01, batch 128, 10 epochs, 224×224, Xavier.
     static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.01, resize: 224)

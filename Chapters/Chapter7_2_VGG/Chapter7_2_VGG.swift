@@ -14,6 +14,7 @@ struct VGGChapter: Chapter {
         Shows a VGG block, prints VGG-11's shapes as the book does, trains the book's small VGG (channels ÷ 4)
         on Fashion-MNIST and writes filters.png, feature-maps.png, training-curves.png and metrics.json.
         """)
+    static let section = "7.2"
 
     /// zh 2.0.0: lr 0.05, batch 128, 10 epochs, 224×224, Xavier.
     static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.05, resize: 224)

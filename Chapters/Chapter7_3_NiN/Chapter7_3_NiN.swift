@@ -14,6 +14,7 @@ struct NiNChapter: Chapter {
         Shows a NiN block, prints NiN's shapes as the book does, trains it on Fashion-MNIST and writes
         filters.png, feature-maps.png, training-curves.png and metrics.json.
         """)
+    static let section = "7.3"
 
     /// zh 2.0.0: lr 0.1, batch 128, 10 epochs, 224×224, Xavier.
     static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.1, resize: 224)

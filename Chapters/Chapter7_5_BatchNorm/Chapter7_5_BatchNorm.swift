@@ -16,6 +16,7 @@ struct BatchNormChapter: Chapter {
         Fashion-MNIST, prints the book's result lines, compares the two implementations value by value,
         and writes filters.png, feature-maps.png, training-curves.png and metrics.json to the out dir.
         """)
+    static let section = "7.5"
 
     /// zh 2.0.0: lr 1.0, batch 256, 10 epochs, 28×28, Xavier.
     static let book = TrainConfig(epochs: 10, batchSize: 256, learningRate: 1.0, resize: 28)

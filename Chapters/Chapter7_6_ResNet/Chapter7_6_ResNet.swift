@@ -14,6 +14,7 @@ struct ResNetChapter: Chapter {
         Shows the residual block on sample inputs, prints ResNet-18's shapes as the book does, trains it on
         Fashion-MNIST and writes filters.png, feature-maps.png, training-curves.png and metrics.json.
         """)
+    static let section = "7.6"
 
     /// zh 2.0.0: lr 0.05, batch 256, 10 epochs, 96×96, Xavier.
     static let book = TrainConfig(epochs: 10, batchSize: 256, learningRate: 0.05, resize: 96)

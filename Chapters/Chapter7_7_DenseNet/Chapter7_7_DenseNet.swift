@@ -14,6 +14,7 @@ struct DenseNetChapter: Chapter {
         Shows a dense block and a transition layer on sample inputs, prints DenseNet's shapes, trains it on
         Fashion-MNIST and writes filters.png, feature-maps.png, training-curves.png and metrics.json.
         """)
+    static let section = "7.7"
 
     /// zh 2.0.0: lr 0.1, batch 256, 10 epochs, 96×96, Xavier.
     static let book = TrainConfig(epochs: 10, batchSize: 256, learningRate: 0.1, resize: 96)

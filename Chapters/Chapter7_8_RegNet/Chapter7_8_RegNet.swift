@@ -19,6 +19,7 @@ struct RegNetChapter: Chapter {
         and draws design-space-edf.png. Split a large study over machines with --shard i/n and combine the
         files with --merge.
         """)
+    static let section = "7.8"
 
     /// en 1.0.3: lr 0.05, batch 128, 10 epochs, 96×96, PyTorch's default initialisation.
     static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.05, resize: 96)

@@ -15,6 +15,10 @@ import D2L
 /// (`ChapterOptions`) and the chapter's own (`Options`), resolves the run's settings once,
 /// prints the banner, prepares the output folder, and calls `tell`.
 public protocol Chapter {
+    /// The section's number in the book, e.g. "7.4".
+    static var section: String { get }
+    /// The book's exercises this program answers (`--exercises`, `--exercise N`).
+    static var exercises: [Exercise] { get }
     /// The chapter's own flags, besides `ChapterOptions` (none unless it declares some).
     associatedtype Options: ParsableArguments = NoOptions
     /// The executable's name, abstract and discussion for `--help`.
@@ -62,13 +66,15 @@ public struct ChapterCommand<Story: Chapter>: ParsableCommand {
     public init() {}
 
     public func run() throws {
+        if options.listExercises { return print(Story.exerciseList(section: Story.section)) }
+        let exercise = try options.exercise.map { try Story.exercise($0, section: Story.section) }
         let name = Self.configuration.commandName ?? "\(Story.self)"
         let run = try ChapterRun(name: name, options: options, quick: Story.quick, book: Story.book,
                                  checkpointKeys: Story.checkpointKeys)
         var story = Story(run: run)
         story.options = chapterOptions
         do {
-            try story.tell()
+            if let exercise { try run.run(exercise, section: Story.section) } else { try story.tell() }
         } catch {
             run.reportFailure(error)
             run.removeOutputFolderIfEmpty()     // a run that failed before writing anything leaves no folder behind

@@ -59,6 +59,12 @@ public struct ChapterOptions: ParsableArguments {
     @Flag(help: "With --load: evaluate the loaded weights on the test set and draw the pictures; no training.")
     public var evalOnly = false
 
+    @Flag(name: .customLong("exercises"), help: "List the book's exercises for this section that the program answers, then exit.")
+    public var listExercises = false
+
+    @Option(help: "Run exercise N of the section instead of the section (--exercises lists them); --full runs it at the book's scale where that differs.")
+    public var exercise: Int?
+
     @Option(help: "Continue the run saved in this checkpoint where it stopped; its settings come from the file (--epochs may extend it).")
     public var resume: String?
 
@@ -89,6 +95,9 @@ public struct ChapterOptions: ParsableArguments {
         if evalOnly && load == nil {
             throw ValidationError("--eval-only needs the weights to evaluate: add --load PATH")
         }
+        if exercise != nil && (load != nil || resume != nil || evalOnly || summaryOnly) {
+            throw ValidationError("--exercise runs an exercise from scratch; drop --load, --resume, --eval-only and --summary-only")
+        }
         if load != nil && resume != nil {
             throw ValidationError("--load and --resume exclude each other: --resume PATH already loads the weights (and the run's state)")
         }
@@ -111,6 +120,7 @@ public struct ChapterOptions: ParsableArguments {
 extension ChapterOptions {
     /// What the flags ask this run to do.
     var mode: RunMode {
+        if exercise != nil { return .exercise }
         if summaryOnly { return .summaryOnly }
         if resume != nil { return .resume }
         return evalOnly ? .evalOnly : .train

@@ -8,6 +8,8 @@ public enum RunMode: String, Codable, Sendable {
     case train, resume
     case evalOnly = "eval_only"
     case summaryOnly = "summary_only"
+    /// One of the section's exercises (`--exercise N`).
+    case exercise
 }
 
 /// The settings of one run, resolved once when it starts: the chapter's profile (quick, or the

@@ -129,3 +129,34 @@ import Testing
         #expect(report.contains(String(result ?? "no result line")))
     }
 }
+
+/// The book's exercises: listed, refused with the valid numbers, answered with a JSON record.
+@Suite(.serialized) struct ExerciseTests {
+    @Test func exercisesAreListedAndAnswered() throws {
+        let list = try ChapterRunner.run("Chapter7_4_GoogLeNet", ["--exercises"])
+        #expect(list.status == 0 && list.stdout.contains("2.  How small can an input image be") && list.stdout.contains("4–5."), "\(list.all)")
+        let none = try ChapterRunner.run("Chapter7_1_AlexNet", ["--exercises"])
+        #expect(none.stdout.contains("answers none of section 7.1's exercises yet"))
+        let bad = try ChapterRunner.run("Chapter7_4_GoogLeNet", ["--exercise", "99"])
+        #expect(bad.status != 0 && bad.stderr.contains("--exercise 99: section 7.4's exercises here are 2, 4, 5"), "\(bad.all)")
+
+        let out = ChapterRunner.temporaryFolder("exercise-2")
+        let two = try ChapterRunner.run("Chapter7_4_GoogLeNet", ["--exercise", "2", "--out-dir", out])
+        #expect(two.status == 0, "\(two.all)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-2.json"))) as! [String: Any]
+        // With padding in every layer a single pixel goes through; the five halvings of the side
+        // leave the last stage 2×2 from 33 pixels on (⌈33/32⌉ = 2).
+        #expect(json["minimum_side"] as? Double == 1 && json["smallest_side_with_2x2_last_stage"] as? Double == 33)
+        #expect(json["exercise"] as? String == "7.4.2")
+
+        let four = try ChapterRunner.run("Chapter7_4_GoogLeNet", ["--exercise", "5", "--out-dir", out])
+        #expect(four.status == 0, "\(four.all)")
+        let table = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-4-5.json"))) as! [String: Any]
+        let networks = table["networks"] as! [[String: Any]]
+        // The book's totals (AlexNet, VGG-11, NiN, GoogLeNet at one input channel and 10 classes).
+        #expect(networks.map { $0["parameters"] as! Double } == [46_764_746, 128_806_154, 1_992_166, 5_977_530])
+        #expect(networks[2]["dense_parameters"] as? Double == 0)
+        #expect(try readPNG(path: out + "/exercise-4-5.png").width > 400)
+        #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("<img src=\"exercise-4-5.png\""))
+    }
+}
