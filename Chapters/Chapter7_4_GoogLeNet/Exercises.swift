@@ -54,33 +54,18 @@ extension GoogLeNetChapter {
 
     /// Parameters (all, and in dense layers) and forward FLOPs at 224×224 of the four networks.
     static func parametersAndComputation(_ run: ChapterRun) throws -> ExerciseResult {
-        let side = 224
-        let networks: [(String, () -> Sequential)] = [("AlexNet", { alexNet() }), ("VGG-11", { vgg(vgg11Architecture) }),
-                                                      ("NiN", { nin() }), ("GoogLeNet", { googLeNet() })]
-        var rows: [[String]] = [["network", "parameters", "in dense layers", "FLOPs per image", "FLOPs per parameter"]]
-        var measured: [(name: String, parameters: Int, dense: Int, flops: Int)] = []
-        for (name, make) in networks {
-            Random.seed(run.seed)
-            let net = make()
-            let summary = try net.layerSummary(inputShape: [1, 1, side, side])
-            let dense = net.namedModules.filter { $0.1 is Linear }.reduce(0) { $0 + $1.1.parameterCount }
-            measured.append((name, summary.totalParameters, dense, summary.totalFlops))
-            rows.append([name, groupDigits(summary.totalParameters),
-                         String(format: "%.1f%%", 100 * Double(dense) / Double(summary.totalParameters)),
-                         formatFlops(summary.totalFlops) + "FLOPs", String(format: "%.0f", Double(summary.totalFlops) / Double(summary.totalParameters))])
-        }
-        print("One 224×224 gray image, 10 classes (a multiply-add counts as 2 FLOPs):\n")
-        print(alignedColumns(rows, rightAligned: [1, 2, 3, 4]).joined(separator: "\n") + "\n")
-        let (alex, vgg11, niN, google) = (measured[0], measured[1], measured[2], measured[3])
-        func share(_ m: (name: String, parameters: Int, dense: Int, flops: Int)) -> Double { 100 * Double(m.dense) / Double(m.parameters) }
+        let c = try NetworkComparison([("AlexNet", { alexNet() }), ("VGG-11", { vgg(vgg11Architecture) }),
+                                       ("NiN", { nin() }), ("GoogLeNet", { googLeNet() })], side: 224)
+        print(c.table + "\n")
+        let (alex, vgg11, niN, google) = (c.row("AlexNet"), c.row("VGG-11"), c.row("NiN"), c.row("GoogLeNet"))
         Narration.say(String(format: """
         AlexNet keeps %.0f%% of its %@ parameters in its three dense layers and VGG-11 %.0f%% of its %@. NiN \
         has %.1f%% of AlexNet's parameters and GoogLeNet %.1f%%: both end in global average pooling instead \
         of a dense head, which leaves NiN %.1f%% and GoogLeNet %.1f%% of their parameters in dense layers. \
         GoogLeNet also shrinks the channels with 1×1 convolutions before its 3×3 and 5×5 ones.
-        """, share(alex), groupDigits(alex.parameters), share(vgg11), groupDigits(vgg11.parameters),
+        """, 100 * alex.denseShare, groupDigits(alex.parameters), 100 * vgg11.denseShare, groupDigits(vgg11.parameters),
                                   100 * Double(niN.parameters) / Double(alex.parameters),
-                                  100 * Double(google.parameters) / Double(alex.parameters), share(niN), share(google)))
+                                  100 * Double(google.parameters) / Double(alex.parameters), 100 * niN.denseShare, 100 * google.denseShare))
         Narration.say(String(format: """
         Computation does not fall with the parameters: GoogLeNet needs %.2f× AlexNet's FLOPs per image with \
         %.0f× fewer parameters, %@ FLOPs per parameter against AlexNet's %@. A chip for GoogLeNet needs less \
@@ -89,17 +74,9 @@ extension GoogLeNetChapter {
         """, Double(google.flops) / Double(alex.flops), Double(alex.parameters) / Double(google.parameters),
                                   groupDigits(google.flops / google.parameters), groupDigits(alex.flops / alex.parameters)))
         let picture = "exercise-\(Exercise.fileLabel([4, 5])).png"
-        try barChart(labels: measured.map(\.name),
-                     panels: [("parameters", measured.map { Double($0.parameters) }, { formatFlops(Int($0)) }),
-                              ("in dense layers", measured.map { Double($0.dense) }, { formatFlops(Int($0)) }),
-                              ("FLOPs per image", measured.map { Double($0.flops) }, { formatFlops(Int($0)) + "FLOPs" })],
-                     title: "Parameters and computation at 224×224", subtitle: "One gray image, 10 classes; each panel on its own scale")
-            .writePNG(to: run.path(picture))
+        try c.chart(title: "Parameters and computation at 224×224").writePNG(to: run.path(picture))
         run.show(picture)
-        return ExerciseResult(json: ["side": .number(Double(side)), "networks": .array(measured.map {
-            .object(["name": .string($0.name), "parameters": .number(Double($0.parameters)),
-                     "dense_parameters": .number(Double($0.dense)), "forward_flops": .number(Double($0.flops))])
-        })], pictures: [picture])
+        return ExerciseResult(json: c.json.objectValue, pictures: [picture])
     }
 }
 

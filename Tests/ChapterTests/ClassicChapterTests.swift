@@ -158,5 +158,22 @@ import Testing
         #expect(networks[2]["dense_parameters"] as? Double == 0)
         #expect(try readPNG(path: out + "/exercise-4-5.png").width > 400)
         #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("<img src=\"exercise-4-5.png\""))
+
+        // VGG-16 and VGG-19 from the paper's Table 1: for ImageNet the paper's totals; for
+        // Fashion-MNIST counted by hand, 3×3 convolutions (9·in·out + out) and the dense head.
+        let vgg = try ChapterRunner.run("Chapter7_2_VGG", ["--exercise", "3", "--out-dir", out])
+        #expect(vgg.status == 0, "\(vgg.all)")
+        let v = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-3.json"))) as! [String: Any]
+        func totals(_ key: String) -> [Double] { ((v[key] as! [String: Any])["networks"] as! [[String: Any]]).map { $0["parameters"] as! Double } }
+        #expect(totals("imagenet") == [138_357_544, 143_667_240])
+        func byHand(_ blocks: [(Int, Int)]) -> Int {
+            var c = 1, total = 0
+            for (convs, k) in blocks { for _ in 0..<convs { total += 9 * c * k + k; c = k } }
+            return total + (512 * 7 * 7 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 10 + 10)
+        }
+        let vgg16 = byHand([(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]), vgg19 = byHand([(2, 64), (2, 128), (4, 256), (4, 512), (4, 512)])
+        #expect(totals("fashion_mnist") == [128_806_154, Double(vgg16), Double(vgg19)])
+        let dense = try ChapterRunner.run("Chapter7_7_DenseNet", ["--exercise", "2", "--out-dir", out])
+        #expect(dense.status == 0 && dense.stdout.contains("DenseNet has 6.8% of ResNet-18's parameters (758,226 against 11,178,378)"), "\(dense.all)")
     }
 }

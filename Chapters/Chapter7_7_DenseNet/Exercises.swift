@@ -1,0 +1,46 @@
+import ChapterKit
+import D2L
+import Foundation
+import Models
+
+/// The exercises of 7.7 this program answers.
+extension DenseNetChapter {
+    static let exercises = [
+        Exercise([2], .computed, "Why does DenseNet get by with far fewer parameters than ResNet?", answer: fewerParameters),
+    ]
+
+    /// Parameters of the two networks, and of their convolutions one by one.
+    static func fewerParameters(_ run: ChapterRun) throws -> ExerciseResult {
+        let c = try NetworkComparison([("ResNet-18", { resNet18() }), ("DenseNet", { denseNet() })], side: 96)
+        print(c.table + "\n")
+        func convolutions(_ net: Module) throws -> [Conv2d] {
+            _ = try GradMode.withoutGrad { try net(Tensor.zeros([1, 1, 96, 96])) }
+            return net.namedModules.compactMap { $0.1 as? Conv2d }
+        }
+        let resnet = try convolutions(resNet18()), densenet = try convolutions(denseNet())
+        func describe(_ convs: [Conv2d]) -> (count: Int, meanOut: Double, largest: Int, largestShape: [Int]) {
+            let big = convs.max { $0.parameterCount < $1.parameterCount }!
+            return (convs.count, Double(convs.map(\.outChannels).reduce(0, +)) / Double(convs.count), big.parameterCount, big.weight!.shape)
+        }
+        let (r, d) = (describe(resnet), describe(densenet))
+        print(alignedColumns([["network", "convolutions", "mean output channels", "largest convolution", "its weight shape"],
+                              ["ResNet-18", "\(r.count)", String(format: "%.0f", r.meanOut), groupDigits(r.largest), "\(r.largestShape)"],
+                              ["DenseNet", "\(d.count)", String(format: "%.0f", d.meanOut), groupDigits(d.largest), "\(d.largestShape)"]],
+                             rightAligned: [1, 2, 3]).joined(separator: "\n") + "\n")
+        Narration.say(String(format: """
+        DenseNet has %.1f%% of ResNet-18's parameters (%@ against %@). A convolution's weights grow with the \
+        product of its input and output channels. ResNet's convolutions output as many channels as their \
+        stage is wide, %.0f on average and up to 512, so the largest holds %@ parameters. DenseNet's convolutions \
+        in a dense block output only the growth rate, 32 channels, however many they read, because the block \
+        concatenates instead of adding: each layer adds a few new features and reuses the earlier ones \
+        instead of recomputing them, and the transition layers halve the channels between blocks. Its largest \
+        convolution holds %@.
+        """, 100 * Double(c.row("DenseNet").parameters) / Double(c.row("ResNet-18").parameters),
+            groupDigits(c.row("DenseNet").parameters), groupDigits(c.row("ResNet-18").parameters),
+            r.meanOut, groupDigits(r.largest), groupDigits(d.largest)))
+        return ExerciseResult(json: c.json.objectValue.merging([
+            "largest_convolution": .object(["ResNet-18": .number(Double(r.largest)), "DenseNet": .number(Double(d.largest))]),
+            "mean_output_channels": .object(["ResNet-18": .number(r.meanOut), "DenseNet": .number(d.meanOut)]),
+        ]) { a, _ in a })
+    }
+}
