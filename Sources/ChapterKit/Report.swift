@@ -66,7 +66,7 @@ public enum Report {
     static func paragraph(_ text: String) -> String {
         var out = "", prose: [String] = [], formula: [String] = []
         func flush() {
-            if !prose.isEmpty { out += "<p>\(escape(prose.joined(separator: " ")))</p>\n"; prose = [] }
+            if !prose.isEmpty { out += "<p>\(inline(escape(prose.joined(separator: " "))))</p>\n"; prose = [] }
             if !formula.isEmpty { out += "<pre class=\"formula\">\(escape(formula.joined(separator: "\n")))</pre>\n"; formula = [] }
         }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
@@ -80,6 +80,12 @@ public enum Report {
         }
         flush()
         return out
+    }
+
+    /// The narration's inline marks as HTML: `code` and *emphasis*.
+    static func inline(_ html: String) -> String {
+        html.replacingOccurrences(of: #"`([^`]+)`"#, with: "<code>$1</code>", options: .regularExpression)
+            .replacingOccurrences(of: #"(^|[\s(])\*([^*\s][^*]*[^*\s]|[^*\s])\*(?=[\s.,;:)]|$)"#, with: "$1<em>$2</em>", options: .regularExpression)
     }
 
     /// What a terminal would show of `text`: on each line only what follows its last carriage

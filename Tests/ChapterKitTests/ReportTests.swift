@@ -34,6 +34,8 @@ import Testing
             .picture("curves.png"), .output("\n"), .picture("curves.png"),
         ], settings: settings, status: "finished")
         #expect(html.contains("<h2>7.6 &lt;ResNet&gt;</h2>"))
+        #expect(Report.inline("designed *design spaces* with `batch_norm`, 2*3*4 = 24") ==
+                "designed <em>design spaces</em> with <code>batch_norm</code>, 2*3*4 = 24")
         #expect(html.contains("<p>Prose on two lines.</p>\n<pre class=\"formula\">    BN(x) = γx + β</pre>\n<p>More.</p>"))
         #expect(html.contains("<pre>epoch 1/2: loss 0.5\nloss 0.5, train acc 0.8</pre>"))
         // A picture drawn twice is shown once, where it was drawn last.
