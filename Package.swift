@@ -85,8 +85,9 @@ let package = Package(
 // -sanitize=fuzzer,address, since libFuzzer supplies their main function.
 if ProcessInfo.processInfo.environment["MODERNCNNS_FUZZ"] != nil {
     package.targets += [
-        .executableTarget(name: "FuzzSafeTensors", dependencies: ["D2L"], path: "Tests/Fuzz/FuzzSafeTensors"),
-        .executableTarget(name: "FuzzIDX", dependencies: ["D2L"], path: "Tests/Fuzz/FuzzIDX"),
-        .executableTarget(name: "FuzzStudyLog", dependencies: ["Experiments"], path: "Tests/Fuzz/FuzzStudyLog"),
+        .target(name: "FuzzDriver", path: "Tests/Fuzz/FuzzDriver"),
+        .executableTarget(name: "FuzzSafeTensors", dependencies: ["D2L", "FuzzDriver"], path: "Tests/Fuzz/FuzzSafeTensors"),
+        .executableTarget(name: "FuzzIDX", dependencies: ["D2L", "FuzzDriver"], path: "Tests/Fuzz/FuzzIDX"),
+        .executableTarget(name: "FuzzStudyLog", dependencies: ["Experiments", "FuzzDriver"], path: "Tests/Fuzz/FuzzStudyLog"),
     ]
 }

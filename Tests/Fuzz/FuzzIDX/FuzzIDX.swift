@@ -1,5 +1,6 @@
 import D2L
 import Foundation
+import FuzzDriver
 
 /// libFuzzer target: any bytes as a Fashion-MNIST file, gzipped or plain, through the reader
 /// the chapters use (`IDXFile`, behind zlib), as an image file and as a label file, whole and
@@ -19,14 +20,8 @@ public func fuzzIDX(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     return 0
 }
 
-/// The executable's entry point (SwiftPM names it `<module>_main`): libFuzzer's driver, which
-/// parses libFuzzer's flags and runs the fuzzing loop on `fuzzIDX`.
+/// The executable's entry point: libFuzzer's driver on `fuzzIDX`.
 @_cdecl("FuzzIDX_main")
 func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var count = argc, arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments) { fuzzIDX($0, $1) }
+    runLibFuzzer(argc, argv) { fuzzIDX($0, $1) }
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt

@@ -1,5 +1,6 @@
 import D2L
 import Foundation
+import FuzzDriver
 
 /// libFuzzer target: any bytes as a safetensors file, through what `--load` and `--resume` do
 /// with one: parse the header (offsets, dtypes, shapes, metadata), read every tensor's values,
@@ -24,14 +25,8 @@ public func fuzzSafeTensors(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt
     return 0
 }
 
-/// The executable's entry point (SwiftPM names it `<module>_main`): libFuzzer's driver, which
-/// parses libFuzzer's flags and runs the fuzzing loop on `fuzzSafeTensors`.
+/// The executable's entry point: libFuzzer's driver on `fuzzSafeTensors`.
 @_cdecl("FuzzSafeTensors_main")
 func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var count = argc, arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments) { fuzzSafeTensors($0, $1) }
+    runLibFuzzer(argc, argv) { fuzzSafeTensors($0, $1) }
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt

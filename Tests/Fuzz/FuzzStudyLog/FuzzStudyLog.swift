@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import FuzzDriver
 
 /// libFuzzer target: any bytes as a design-space study log (design-space.jsonl), through the
 /// reader 7.8 uses to resume a study and to merge shards.
@@ -14,14 +15,8 @@ public func fuzzStudyLog(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     return 0
 }
 
-/// The executable's entry point (SwiftPM names it `<module>_main`): libFuzzer's driver, which
-/// parses libFuzzer's flags and runs the fuzzing loop on `fuzzStudyLog`.
+/// The executable's entry point: libFuzzer's driver on `fuzzStudyLog`.
 @_cdecl("FuzzStudyLog_main")
 func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var count = argc, arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments) { fuzzStudyLog($0, $1) }
+    runLibFuzzer(argc, argv) { fuzzStudyLog($0, $1) }
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
