@@ -23,6 +23,7 @@ struct RegNetChapter: Chapter {
 
     /// en 1.0.3: lr 0.05, batch 128, 10 epochs, 96×96, PyTorch's default initialisation.
     static let book = TrainConfig(epochs: 10, batchSize: 128, learningRate: 0.05, resize: 96)
+    static let bookEdition = "en 1.0.3"
     /// Quick default (about 3.5 minutes on 2 cores): the original 28×28 images (1/12 of the
     /// arithmetic of 96×96), learning rate 0.1 falling to 0 over the second half of the steps,
     /// 3 epochs over the first 50,000 training images (at a constant rate the last epoch's

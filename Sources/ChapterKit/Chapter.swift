@@ -25,6 +25,8 @@ public protocol Chapter {
     static var configuration: CommandConfiguration { get }
     /// The book's settings, used with `--full`.
     static var book: TrainConfig { get }
+    /// The edition of the book those settings come from ("zh 2.0.0" unless a chapter says otherwise).
+    static var bookEdition: String { get }
     /// The quick default; `ChapterRun.announce` says how it differs from the book.
     static var quick: TrainConfig { get }
     /// The networks the chapter trains, one checkpoint file each (`[""]`: one network, the file
@@ -44,6 +46,7 @@ public struct NoOptions: ParsableArguments {
 
 extension Chapter {
     public static var checkpointKeys: [String] { [""] }
+    public static var bookEdition: String { "zh 2.0.0" }
 
     /// The program's entry point (`@main`).
     public static func main() { ChapterCommand<Self>.main() }
@@ -69,7 +72,7 @@ public struct ChapterCommand<Story: Chapter>: ParsableCommand {
         if options.listExercises { return print(Story.exerciseList(section: Story.section)) }
         let exercise = try options.exercise.map { try Story.exercise($0, section: Story.section) }
         let name = Self.configuration.commandName ?? "\(Story.self)"
-        let run = try ChapterRun(name: name, options: options, quick: Story.quick, book: Story.book,
+        let run = try ChapterRun(name: name, options: options, quick: Story.quick, book: Story.book, bookEdition: Story.bookEdition,
                                  checkpointKeys: Story.checkpointKeys)
         var story = Story(run: run)
         story.options = chapterOptions

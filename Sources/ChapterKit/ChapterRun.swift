@@ -10,8 +10,9 @@ public final class ChapterRun {
     public let name: String
     /// The run's settings: profile, flags and (with --resume) the checkpoint's record, resolved.
     public let settings: RunSettings
-    /// The book's settings, which `announce` compares the run's with.
+    /// The book's settings, which `announce` compares the run's with, and their edition.
     public let book: TrainConfig
+    public let bookEdition: String
     let options: ChapterOptions
     public let outDir: String
     public var metrics: RunMetrics
@@ -40,10 +41,12 @@ public final class ChapterRun {
     /// output folder is writable before any work starts.
     /// - Parameter checkpointKeys: the networks the chapter trains, one checkpoint file each
     ///   (`[""]`: one network, the file is the path itself).
-    init(name: String, options: ChapterOptions, quick: TrainConfig, book: TrainConfig, checkpointKeys: [String]) throws {
+    init(name: String, options: ChapterOptions, quick: TrainConfig, book: TrainConfig, bookEdition: String,
+         checkpointKeys: [String]) throws {
         self.name = name
         self.options = options
         self.book = book
+        self.bookEdition = bookEdition
         d2l_line_buffer_stdout()   // epoch lines reach a log file or `tee` as they happen
         Interruption.install()
         outDir = options.outDir ?? "out/\(name)"

@@ -12,7 +12,7 @@ extension ChapterRun {
               + "\(c.resize)×\(c.resize) images, \(initialisation), \(c.optimizerDescription) (\(settings.profile) profile).")
         let trimmed = c.differences(from: book)
         if trimmed.isEmpty {
-            print("These are the book's settings (zh 2.0.0).\n")
+            print("These are the book's settings (\(bookEdition)).\n")
         } else {
             print("Differs from the book: \(trimmed.joined(separator: "; ")). `--full` runs the book's settings.\n")
         }
