@@ -7,7 +7,35 @@ import Models
 extension DenseNetChapter {
     static let exercises = [
         Exercise([2], .computed, "Why does DenseNet get by with far fewer parameters than ResNet?", answer: fewerParameters),
+        Exercise([4], .computed, "Build DenseNet-121 and DenseNet-169 from Table 1 of the DenseNet paper: shapes and parameters.",
+                 answer: densenet121And169),
     ]
+
+    static func densenet121And169(_ run: ChapterRun) throws -> ExerciseResult {
+        for (name, blocks) in [("DenseNet-121", denseNet121Blocks), ("DenseNet-169", denseNet169Blocks)] {
+            print("\(name): dense blocks of \(blocks.map(String.init).joined(separator: ", ")) bottleneck layers, growth rate 32")
+            print(try denseNetBC(layersPerBlock: blocks).layerSummary(inputShape: [1, 1, 224, 224]).printout + "\n")
+        }
+        let ours = try NetworkComparison([("book's DenseNet", { denseNet() }),
+                                          ("DenseNet-121", { denseNetBC(layersPerBlock: denseNet121Blocks) }),
+                                          ("DenseNet-169", { denseNetBC(layersPerBlock: denseNet169Blocks) })], side: 224)
+        let paper = try NetworkComparison([("DenseNet-121", { denseNetBC(layersPerBlock: denseNet121Blocks, classes: 1000) }),
+                                           ("DenseNet-169", { denseNetBC(layersPerBlock: denseNet169Blocks, classes: 1000) })],
+                                          side: 224, channels: 3)
+        print(ours.table + "\n")
+        print("As the paper builds them, for ImageNet's colour images and 1,000 classes:\n")
+        print(paper.table + "\n")
+        let (d121, d169) = (paper.row("DenseNet-121"), paper.row("DenseNet-169"))
+        Narration.say(String(format: """
+        For ImageNet DenseNet-121 has %@ parameters and DenseNet-169 %@ (the paper's 8.0 and 14.1 million, \
+        torchvision's 7,978,856 and 14,149,480). Their layers are bottlenecks: a 1×1 convolution first cuts the \
+        growing input to 4 × 32 channels, so a layer's 3×3 convolution costs the same however deep in the \
+        block it sits. DenseNet-169 adds %d layers, %.0f%% more parameters, for %.0f%% more FLOPs.
+        """, groupDigits(d121.parameters), groupDigits(d169.parameters),
+            denseNet169Blocks.reduce(0, +) - denseNet121Blocks.reduce(0, +),
+            100 * (Double(d169.parameters) / Double(d121.parameters) - 1), 100 * (Double(d169.flops) / Double(d121.flops) - 1)))
+        return ExerciseResult(json: ["fashion_mnist": ours.json, "imagenet": paper.json])
+    }
 
     /// Parameters of the two networks, and of their convolutions one by one.
     static func fewerParameters(_ run: ChapterRun) throws -> ExerciseResult {

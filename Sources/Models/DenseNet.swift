@@ -17,6 +17,12 @@ public final class DenseBlock: Module {
         net = Sequential((0..<numConvs).map { _ in denseConvBlock(growth) })
     }
 
+    /// A dense block of the given layers (each adding its output's channels), e.g. DenseNet-BC's
+    /// bottleneck layers.
+    public init(layers: [Module]) {
+        net = Sequential(layers)
+    }
+
     public override var namedChildren: [(String, Module)] { [("net", net)] }
 
     public override func forward(_ x: consuming Tensor) throws -> Tensor {

@@ -57,3 +57,11 @@ public func resNet18(classes: Int = 10) -> Sequential {
                resNetStage(64, 2, firstBlock: true), resNetStage(128, 2), resNetStage(256, 2), resNetStage(512, 2),
                AdaptiveAvgPool2d(1), Flatten(), Linear(classes))
 }
+
+/// ResNet-34 of the paper's Table 1 (He et al., 2016), built from the book's blocks: stages of
+/// 3, 4, 6 and 3 residual blocks with 64, 128, 256 and 512 channels.
+public func resNet34(classes: Int = 10) -> Sequential {
+    Sequential(resNetStem(),
+               resNetStage(64, 3, firstBlock: true), resNetStage(128, 4), resNetStage(256, 6), resNetStage(512, 3),
+               AdaptiveAvgPool2d(1), Flatten(), Linear(classes))
+}

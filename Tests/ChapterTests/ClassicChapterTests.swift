@@ -173,6 +173,15 @@ import Testing
         }
         let vgg16 = byHand([(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]), vgg19 = byHand([(2, 64), (2, 128), (4, 256), (4, 512), (4, 512)])
         #expect(totals("fashion_mnist") == [128_806_154, Double(vgg16), Double(vgg19)])
+        // DenseNet-121/169 and ResNet-34 as the papers build them: torchvision's totals.
+        let densenets = try ChapterRunner.run("Chapter7_7_DenseNet", ["--exercise", "4", "--out-dir", out])
+        #expect(densenets.status == 0, "\(densenets.all)")
+        let d = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-4.json"))) as! [String: Any]
+        #expect(((d["imagenet"] as! [String: Any])["networks"] as! [[String: Any]]).map { $0["parameters"] as! Double } == [7_978_856, 14_149_480])
+        let resnet = try ChapterRunner.run("Chapter7_6_ResNet", ["--exercise", "2", "--out-dir", out])
+        #expect(resnet.status == 0, "\(resnet.all)")
+        let r = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-2.json"))) as! [String: Any]
+        #expect(r["imagenet_without_conv_biases_with_shortcut_norms"] as? Double == 21_797_672)
         let dense = try ChapterRunner.run("Chapter7_7_DenseNet", ["--exercise", "2", "--out-dir", out])
         #expect(dense.status == 0 && dense.stdout.contains("DenseNet has 6.8% of ResNet-18's parameters (758,226 against 11,178,378)"), "\(dense.all)")
     }

@@ -1,0 +1,43 @@
+import ChapterKit
+import D2L
+import Foundation
+import Models
+
+/// The exercises of 7.6 this program answers.
+extension ResNetChapter {
+    static let exercises = [
+        Exercise([2], .computed, "Build ResNet-34 from Table 1 of the ResNet paper: shapes and parameters, next to ResNet-18.",
+                 answer: resNet34FromTheTable),
+    ]
+
+    static func resNet34FromTheTable(_ run: ChapterRun) throws -> ExerciseResult {
+        print("ResNet-34: stages of 3, 4, 6 and 3 residual blocks (ResNet-18: 2, 2, 2, 2)")
+        print(try resNet34().layerSummary(inputShape: [1, 1, 224, 224]).printout + "\n")
+        let ours = try NetworkComparison([("ResNet-18", { resNet18() }), ("ResNet-34", { resNet34() })], side: 224)
+        let imagenet = try NetworkComparison([("ResNet-18", { resNet18(classes: 1000) }), ("ResNet-34", { resNet34(classes: 1000) })],
+                                             side: 224, channels: 3)
+        print(ours.table + "\n")
+        print("For ImageNet's colour images and 1,000 classes:\n")
+        print(imagenet.table + "\n")
+        // What separates the book's blocks from the paper's (torchvision's): biases on the
+        // convolutions, and batch norm on the 1×1 shortcut convolutions.
+        let net = resNet34(classes: 1000)
+        _ = try GradMode.withoutGrad { try net(Tensor.zeros([1, 3, 64, 64])) }
+        let convolutions = net.namedModules.compactMap { $0.1 as? Conv2d }
+        let biases = convolutions.filter(\.hasBias).map(\.outChannels).reduce(0, +)
+        let shortcuts = convolutions.filter { $0.kernel == (1, 1) }
+        let shortcutNorms = 2 * shortcuts.map(\.outChannels).reduce(0, +)
+        let paperStyle = imagenet.row("ResNet-34").parameters - biases + shortcutNorms
+        let (r18, r34) = (ours.row("ResNet-18"), ours.row("ResNet-34"))
+        Narration.say(String(format: """
+        ResNet-34 has %@ parameters for Fashion-MNIST, %.2f× ResNet-18's, and needs %.2f× its FLOPs. For \
+        ImageNet it has %@; without the %@ convolution biases of the book's blocks and with batch norm on \
+        its %d 1×1 shortcuts (%@ parameters), as the paper's models have, that is %@, the paper's 21.8 \
+        million (torchvision: 21,797,672). Each added block keeps its stage's width, so depth costs \
+        parameters in proportion to the width of the stage it goes into.
+        """, groupDigits(r34.parameters), Double(r34.parameters) / Double(r18.parameters), Double(r34.flops) / Double(r18.flops),
+            groupDigits(imagenet.row("ResNet-34").parameters), groupDigits(biases), shortcuts.count, groupDigits(shortcutNorms), groupDigits(paperStyle)))
+        return ExerciseResult(json: ["fashion_mnist": ours.json, "imagenet": imagenet.json,
+                                     "imagenet_without_conv_biases_with_shortcut_norms": .number(Double(paperStyle))])
+    }
+}
