@@ -135,8 +135,8 @@ import Testing
     @Test func exercisesAreListedAndAnswered() throws {
         let list = try ChapterRunner.run("Chapter7_4_GoogLeNet", ["--exercises"])
         #expect(list.status == 0 && list.stdout.contains("2.  How small can an input image be") && list.stdout.contains("4–5."), "\(list.all)")
-        let none = try ChapterRunner.run("Chapter7_1_AlexNet", ["--exercises"])
-        #expect(none.stdout.contains("answers none of section 7.1's exercises yet"))
+        let none = try ChapterRunner.run("Chapter7_3_NiN", ["--exercises"])
+        #expect(none.stdout.contains("answers none of section 7.3's exercises yet"))
         let bad = try ChapterRunner.run("Chapter7_4_GoogLeNet", ["--exercise", "99"])
         #expect(bad.status != 0 && bad.stderr.contains("--exercise 99: section 7.4's exercises here are 2, 4, 5"), "\(bad.all)")
 
@@ -182,6 +182,14 @@ import Testing
         #expect(resnet.status == 0, "\(resnet.all)")
         let r = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-2.json"))) as! [String: Any]
         #expect(r["imagenet_without_conv_biases_with_shortcut_norms"] as? Double == 21_797_672)
+        // AlexNet's memory: the convolutions' and dense layers' parameters add up to the book's total.
+        let alex = try ChapterRunner.run("Chapter7_1_AlexNet", ["--exercise", "1", "--out-dir", out])
+        #expect(alex.status == 0, "\(alex.all)")
+        let a = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-1.json"))) as! [String: Any]
+        let convParameters = (a["convolutions"] as! [String: Any])["parameters"] as! Double
+        let denseParameters = (a["dense_layers"] as! [String: Any])["parameters"] as! Double
+        #expect(convParameters == 3_723_968 && convParameters + denseParameters == 46_764_746)
+        #expect((a["saved_for_backward_bytes_per_image"] as! Double) > 1e6)
         let dense = try ChapterRunner.run("Chapter7_7_DenseNet", ["--exercise", "2", "--out-dir", out])
         #expect(dense.status == 0 && dense.stdout.contains("DenseNet has 6.8% of ResNet-18's parameters (758,226 against 11,178,378)"), "\(dense.all)")
     }
