@@ -105,9 +105,10 @@ public final class ChapterRun {
     /// A path inside the output folder.
     public func path(_ file: String) -> String { (outDir as NSString).appendingPathComponent(file) }
 
-    /// Loads Fashion-MNIST with the run's limits, saying where it came from.
-    public func loadData() throws -> FashionMNIST {
-        let data = try FashionMNIST(dataDir: options.dataDir, trainLimit: config.trainLimit, testLimit: config.testLimit)
+    /// Loads Fashion-MNIST with the run's limits (or the given ones), saying where it came from.
+    public func loadData(trainLimit: Int?? = .none, testLimit: Int?? = .none) throws -> FashionMNIST {
+        let data = try FashionMNIST(dataDir: options.dataDir, trainLimit: trainLimit ?? config.trainLimit,
+                                    testLimit: testLimit ?? config.testLimit)
         print("Fashion-MNIST from \(data.directory): \(groupDigits(data.train.count)) training and \(groupDigits(data.test.count)) test images.")
         return data
     }

@@ -57,6 +57,17 @@ extension Chapter {
 }
 
 extension ChapterRun {
+    /// The settings an exercise trains with: its own quick budget, unless the run has --full
+    /// (the book's settings) or the flags set these fields themselves.
+    public func exerciseConfig(epochs: Int, trainLimit: Int?, testLimit: Int?) -> TrainConfig {
+        var c = config
+        guard settings.profile != "full" else { return c }
+        if options.epochs == nil { c.epochs = epochs }
+        if options.trainLimit == nil { c.trainLimit = trainLimit }
+        if options.testLimit == nil { c.testLimit = testLimit }
+        return c
+    }
+
     /// Runs `exercise`: the question, then its answer; writes exercise-N.json and report.html.
     func run(_ exercise: Exercise, section: String) throws {
         Narration.section("Exercise \(section).\(exercise.label)")

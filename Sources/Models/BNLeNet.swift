@@ -28,3 +28,11 @@ public func bnLeNet() -> Sequential {
         Linear(84), BatchNorm(), Sigmoid(),
         Linear(10))
 }
+
+/// The same LeNet without batch normalization (7.5's exercises compare the two).
+public func leNetWithoutBN() -> Sequential {
+    Sequential(
+        Conv2d(outChannels: 6, kernel: 5), Sigmoid(), AvgPool2d(kernel: 2, stride: 2),
+        Conv2d(outChannels: 16, kernel: 5), Sigmoid(), AvgPool2d(kernel: 2, stride: 2), Flatten(),
+        Linear(120), Sigmoid(), Linear(84), Sigmoid(), Linear(10))
+}
