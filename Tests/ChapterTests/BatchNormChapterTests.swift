@@ -104,14 +104,14 @@ import Testing
     /// Exercise 7.5.2 on a tiny budget: both networks at every rate of the sweep, same seed.
     @Test func learningRateSweepExercise() throws {
         let out = ChapterRunner.temporaryFolder("exercise-lr")
-        let r = try ChapterRunner.run(chapter, ["--exercise", "2", "--epochs", "1", "--train-limit", "1024", "--test-limit", "200",
+        let r = try ChapterRunner.run(chapter, ["--exercise", "2", "--epochs", "1", "--train-limit", "4096", "--test-limit", "200",
                                                  "--out-dir", out])
         #expect(r.status == 0, "\(r.all)")
-        #expect(r.stdout.contains("Each run: 1 epoch of 1,024 images, batch 256, test on 200; 9 learning rates × 2 networks"), "\(r.stdout)")
+        #expect(r.stdout.contains("Each run: 1 epoch of 4,096 images, batch 256, test on 200; 9 learning rates × 2 networks"), "\(r.stdout)")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-2.json"))) as! [String: Any]
         let runs = json["runs"] as! [[String: Any]]
         #expect(runs.count == 18 && Set(runs.map { $0["network"] as! String }) == ["with BN", "without BN"])
-        // lr 100 makes both run away, and the watch stops them.
+        // lr 100 makes both run away within the 16 batches, and the watch stops them.
         #expect(runs.filter { ($0["lr"] as! Double) == 100 }.allSatisfy { $0["test_acc"] is NSNull })
         #expect(json["largest_working_lr"] != nil)
         #expect(try readPNG(path: out + "/exercise-2.png").width == 640)
