@@ -6,11 +6,59 @@ import Models
 /// The exercises of 7.5 this program answers.
 extension BatchNormChapter {
     static let exercises = [
+        Exercise([1], .computed, "Does a convolution or a dense layer need its bias when batch normalization follows it?",
+                 answer: biasBeforeBN),
         Exercise([2], .experiment, """
             How large can the learning rate of LeNet be with batch normalization and without it, before \
             training fails? (a sweep of learning rates, both networks with the same seed, data and budget)
             """, answer: learningRateSweep),
     ]
+
+    /// Shifts every bias that feeds a batch norm by a random amount and compares the outputs
+    /// (training mode, so batch statistics), and the gradient those biases receive.
+    static func biasBeforeBN(_ run: ChapterRun) throws -> ExerciseResult {
+        let data = try run.loadData(trainLimit: 256, testLimit: 1)
+        let resize = BilinearResize(from: data.train.height, to: 28)
+        let (x, labels) = data.train.batch(data.train.batches(size: 256)[0], resize: resize)
+        Random.seed(run.seed)
+        let net = bnLeNet()
+        net.initialize(.xavierUniform)
+        _ = try GradMode.withoutGrad { try net(x) }
+        // The layers right before a batch norm, and their biases.
+        let beforeBN = zip(net.layers, net.layers.dropFirst()).filter { $0.1 is BatchNorm }.map(\.0)
+        let biases = beforeBN.compactMap { ($0 as? Conv2d)?.bias ?? ($0 as? Linear)?.bias }
+        let logits = try net(x)
+        crossEntropy(logits, labels: labels).backward()
+        let gradients = biases.map { $0.grad ?? [] }
+        let weightGradient = net.parameters.filter { p in !biases.contains { $0 === p } }.compactMap(\.grad).flatMap { $0 }
+        net.parameters.forEach { $0.zeroGrad() }
+        var g = SeededGenerator(seed: run.seed &+ 5)
+        for b in biases { b.data = b.data.map { $0 + g.uniform(-3, 3) } }
+        let shifted = try net(x)
+        let outputChange = maxAbsDiff(logits.data, shifted.data)
+        let biasGradient = gradients.flatMap { $0 }.map { Swift.abs($0) }.max() ?? 0
+        let typicalGradient = weightGradient.map { Swift.abs($0) }.reduce(0, +) / Float(Swift.max(weightGradient.count, 1))
+        print(alignedColumns([["", "value"],
+                              ["layers followed by batch norm", "\(beforeBN.count) (\(biases.map(\.count).reduce(0, +)) bias values)"],
+                              ["largest change of the logits after shifting those biases by up to ±3", String(format: "%.2e", outputChange)],
+                              ["largest |∂loss/∂bias| of those biases", String(format: "%.2e", biasGradient)],
+                              ["mean |∂loss/∂w| of the other parameters", String(format: "%.2e", typicalGradient)]],
+                             rightAligned: [1]).joined(separator: "\n") + "\n")
+        guard outputChange < 1e-3 else {
+            Narration.say(String(format: "Shifting those biases changed the logits by %.2e: here they do not cancel, against what the book expects.",
+                                 Double(outputChange)))
+            return ExerciseResult(json: ["max_logit_change": .number(Double(outputChange))])
+        }
+        Narration.say(String(format: """
+        Shifting the biases of the %d layers that feed a batch norm by up to ±3 changes the logits by at most \
+        %.1e, float rounding, and those biases receive gradients of at most %.1e against a mean of %.1e for \
+        the other parameters. Batch normalization subtracts the batch mean, which contains the bias, so the \
+        bias cancels: it can be dropped (bias=False in PyTorch, as the paper's models do), and β takes its \
+        place. In prediction mode the running mean absorbs it the same way once trained.
+        """, beforeBN.count, Double(outputChange), Double(biasGradient), Double(typicalGradient)))
+        return ExerciseResult(json: ["layers_before_bn": .number(Double(beforeBN.count)), "max_logit_change": .number(Double(outputChange)),
+                                     "max_bias_gradient": .number(Double(biasGradient)), "mean_other_gradient": .number(Double(typicalGradient))])
+    }
 
     static let sweep: [Float] = [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100]
     /// A run "fails" when it diverges or ends below this test accuracy.

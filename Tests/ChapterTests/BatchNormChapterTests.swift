@@ -101,6 +101,17 @@ import Testing
         #expect(on.stdout.contains("no stop for a runaway loss"))
     }
 
+    /// Exercise 7.5.1: a bias before batch norm cancels, and gets no gradient.
+    @Test func biasBeforeBatchNormExercise() throws {
+        let out = ChapterRunner.temporaryFolder("exercise-bias")
+        let r = try ChapterRunner.run(chapter, ["--exercise", "1", "--out-dir", out])
+        #expect(r.status == 0, "\(r.all)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-1.json"))) as! [String: Any]
+        #expect(json["layers_before_bn"] as? Double == 4)
+        #expect((json["max_logit_change"] as! Double) < 1e-4 && (json["max_bias_gradient"] as! Double) < 1e-5)
+        #expect((json["mean_other_gradient"] as! Double) > 1e-4)
+    }
+
     /// Exercise 7.5.2 on a tiny budget: both networks at every rate of the sweep, same seed.
     @Test func learningRateSweepExercise() throws {
         let out = ChapterRunner.temporaryFolder("exercise-lr")
