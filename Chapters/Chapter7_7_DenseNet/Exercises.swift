@@ -6,6 +6,10 @@ import Models
 /// The exercises of 7.7 this program answers.
 extension DenseNetChapter {
     static let exercises = [
+        Exercise([1], .experiment, """
+            Does DenseNet train as well with max pooling in its transition layers as with average pooling? \
+            (both trained with the same data and budget, two seeds each)
+            """, answer: transitionPooling),
         Exercise([2], .computed, "Why does DenseNet get by with far fewer parameters than ResNet?", answer: fewerParameters),
         Exercise([4], .computed, "Build DenseNet-121 and DenseNet-169 from Table 1 of the DenseNet paper: shapes and parameters.",
                  answer: densenet121And169),
@@ -35,6 +39,64 @@ extension DenseNetChapter {
             denseNet169Blocks.reduce(0, +) - denseNet121Blocks.reduce(0, +),
             100 * (Double(d169.parameters) / Double(d121.parameters) - 1), 100 * (Double(d169.flops) / Double(d121.flops) - 1)))
         return ExerciseResult(json: ["fashion_mnist": ours.json, "imagenet": paper.json])
+    }
+
+    /// Trains the book's DenseNet with average and with max pooling in the transitions, two
+    /// seeds each; quick budget: 1 epoch of the first 20,000 images (the chapter's other settings).
+    static func transitionPooling(_ run: ChapterRun) throws -> ExerciseResult {
+        let config = run.exerciseConfig(epochs: 1, trainLimit: 20_000, testLimit: 2_000)
+        let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
+        let seeds = [config.seed, config.seed + 1]
+        print("Each run: \(config.epochs) epoch\(config.epochs == 1 ? "" : "s") of \(groupDigits(data.train.count)) images at "
+              + "\(config.resize)×\(config.resize), batch \(config.batchSize), lr \(config.learningRate); seeds \(seeds.map(String.init).joined(separator: " and ")).\n")
+        var results: [(pooling: String, seed: UInt64, history: [EpochMetrics], seconds: Double)] = []
+        for (pooling, maxPool) in [("average", false), ("max", true)] {
+            for seed in seeds {
+                var c = config
+                c.seed = seed
+                Random.seed(seed)
+                let net = denseNet(transitionMaxPool: maxPool)
+                net.initialize(.xavierUniform)
+                let trainer = Trainer(net: net, data: data, config: c)
+                trainer.quiet = true
+                let start = ContinuousClock.now
+                try trainer.fit()
+                results.append((pooling, seed, trainer.history, (ContinuousClock.now - start).seconds))
+                let last = trainer.history.last!
+                print(String(format: "%-7@ pooling, seed %d: loss %.3f, train acc %.3f, test acc %.3f (%.0f s)",
+                             pooling, seed, last.loss, last.trainAcc, last.testAcc, results.last!.seconds))
+            }
+        }
+        print()
+        func accuracies(_ pooling: String) -> [Double] { results.filter { $0.pooling == pooling }.map { $0.history.last!.testAcc } }
+        let (average, maximum) = (accuracies("average"), accuracies("max"))
+        func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
+        let spread = Swift.max(average.max()! - average.min()!, maximum.max()! - maximum.min()!)
+        let difference = mean(average) - mean(maximum)
+        let verdict = Swift.abs(difference) <= spread
+            ? String(format: "a difference of %.3f, within the %.3f that the seed alone moves a result: at this budget the two train alike.", difference, spread)
+            : String(format: "a difference of %.3f, more than the %.3f that the seed alone moves a result: %@ pooling is better here.",
+                     difference, spread, difference > 0 ? "average" : "max")
+        Narration.say(String(format: """
+        Mean test accuracy %.3f with average pooling and %.3f with max pooling, %@ The book's reason for \
+        average pooling: a transition should pass on all of the features a dense block piled up, as a smooth \
+        downsampling, while max pooling keeps one value per window and drops the others' gradients.
+        """, mean(average), mean(maximum), verdict))
+        // The running training loss of every run, as train_ch6 plots it (five points per epoch).
+        let series = results.enumerated().map { i, r in
+            LinePlot.Series(name: "\(r.pooling) pooling, seed \(r.seed)", points: r.history.flatMap(\.trainPoints).map { (x: $0.epoch, y: $0.loss) },
+                            color: RGB.palette[i % RGB.palette.count], dashed: r.pooling == "max")
+        }
+        var plot = LinePlot(title: "DenseNet: average or max pooling in the transitions", xLabel: "epoch",
+                            yLabel: "running training loss", series: series)
+        plot.xRange = (0, Double(config.epochs))
+        try plot.render(width: 720).writePNG(to: run.path("exercise-1.png"))
+        run.show("exercise-1.png")
+        return ExerciseResult(json: ["runs": .array(results.map {
+            .object(["pooling": .string($0.pooling), "seed": .number(Double($0.seed)), "test_acc": .number($0.history.last!.testAcc),
+                     "loss": .number($0.history.last!.loss), "seconds": .number($0.seconds)])
+        }), "mean_test_acc": .object(["average": .number(mean(average)), "max": .number(mean(maximum))]),
+            "seed_spread": .number(spread)], pictures: ["exercise-1.png"])
     }
 
     /// Parameters of the two networks, and of their convolutions one by one.

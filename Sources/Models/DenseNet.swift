@@ -37,15 +37,17 @@ public final class DenseBlock: Module {
 
 /// BN → ReLU → 1×1 convolution to `numChannels` → 2×2 average pooling (stride 2): halves
 /// height and width and cuts the channels the dense blocks piled up (`transition_block`).
-public func transitionBlock(_ numChannels: Int) -> Sequential {
-    Sequential(BatchNorm(), ReLU(), Conv2d(outChannels: numChannels, kernel: 1), AvgPool2d(kernel: 2, stride: 2))
+/// `maxPool` takes the maximum instead (7.7's first exercise).
+public func transitionBlock(_ numChannels: Int, maxPool: Bool = false) -> Sequential {
+    Sequential(BatchNorm(), ReLU(), Conv2d(outChannels: numChannels, kernel: 1),
+               maxPool ? MaxPool2d(kernel: 2, stride: 2) : AvgPool2d(kernel: 2, stride: 2))
 }
 
 /// The book's DenseNet: ResNet's stem, four dense blocks of 4 convolutions with growth rate
 /// 32, a transition halving the channels between blocks, then BN, ReLU, global average
 /// pooling and a 10-way linear layer. Channels: 64 → 192 → 96 → 224 → 112 → 240 → 120 → 248.
 /// 758,226 parameters for 1-channel input.
-public func denseNet(classes: Int = 10, growth: Int = 32, convsPerBlock: [Int] = [4, 4, 4, 4]) -> Sequential {
+public func denseNet(classes: Int = 10, growth: Int = 32, convsPerBlock: [Int] = [4, 4, 4, 4], transitionMaxPool: Bool = false) -> Sequential {
     var layers: [Module] = [resNetStem()]
     var channels = 64
     for (i, convs) in convsPerBlock.enumerated() {
@@ -53,7 +55,7 @@ public func denseNet(classes: Int = 10, growth: Int = 32, convsPerBlock: [Int] =
         channels += convs * growth
         if i != convsPerBlock.count - 1 {
             channels /= 2
-            layers.append(transitionBlock(channels))
+            layers.append(transitionBlock(channels, maxPool: transitionMaxPool))
         }
     }
     layers += [BatchNorm(), ReLU(), AdaptiveAvgPool2d(1), Flatten(), Linear(classes)]

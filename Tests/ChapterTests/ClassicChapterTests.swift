@@ -193,4 +193,18 @@ import Testing
         let dense = try ChapterRunner.run("Chapter7_7_DenseNet", ["--exercise", "2", "--out-dir", out])
         #expect(dense.status == 0 && dense.stdout.contains("DenseNet has 6.8% of ResNet-18's parameters (758,226 against 11,178,378)"), "\(dense.all)")
     }
+
+    /// Exercise 7.7.1 on a tiny budget: both poolings, two seeds each, with the same data.
+    @Test func transitionPoolingExperiment() throws {
+        let out = ChapterRunner.temporaryFolder("exercise-pooling")
+        let r = try ChapterRunner.run("Chapter7_7_DenseNet", ["--exercise", "1", "--epochs", "1", "--train-limit", "512",
+                                                              "--test-limit", "200", "--out-dir", out])
+        #expect(r.status == 0, "\(r.all)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-1.json"))) as! [String: Any]
+        let runs = json["runs"] as! [[String: Any]]
+        #expect(runs.map { $0["pooling"] as! String } == ["average", "average", "max", "max"])
+        #expect(runs.map { $0["seed"] as! Double } == [0, 1, 0, 1])
+        #expect((json["seed_spread"] as! Double) >= 0)
+        #expect(try readPNG(path: out + "/exercise-1.png").width == 720)
+    }
 }
