@@ -178,10 +178,12 @@ import Testing
         #expect(densenets.status == 0, "\(densenets.all)")
         let d = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-4.json"))) as! [String: Any]
         #expect(((d["imagenet"] as! [String: Any])["networks"] as! [[String: Any]]).map { $0["parameters"] as! Double } == [7_978_856, 14_149_480])
-        let resnet = try ChapterRunner.run("Chapter7_6_ResNet", ["--exercise", "2", "--out-dir", out])
+        let resnet = try ChapterRunner.run("Chapter7_6_ResNet", ["--exercise", "2", "--epochs", "1", "--train-limit", "256",
+                                                                  "--test-limit", "100", "--out-dir", out])
         #expect(resnet.status == 0, "\(resnet.all)")
         let r = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/exercise-2.json"))) as! [String: Any]
         #expect(r["imagenet_without_conv_biases_with_shortcut_norms"] as? Double == 21_797_672)
+        #expect((r["training"] as! [[String: Any]]).map { $0["network"] as! String } == ["ResNet-18", "ResNet-34"])
         // AlexNet's memory: the convolutions' and dense layers' parameters add up to the book's total.
         let alex = try ChapterRunner.run("Chapter7_1_AlexNet", ["--exercise", "1", "--out-dir", out])
         #expect(alex.status == 0, "\(alex.all)")
