@@ -101,7 +101,7 @@ extension ChapterRun {
         Narration.section("Files")
         for file in files where wroteThisRun(file) { print("wrote \(path(file))") }
         for file in savedCheckpoints { print("wrote \(file)") }
-        print("wrote \(path("report.html"))")
+        if transcript != nil { print("wrote \(path("report.html"))") }
         print(String(format: "\ntotal wall time %.1f s", wallSeconds))
         try writeReport(status: status)
     }

@@ -51,12 +51,9 @@ extension ChapterRun {
                 .writePNG(to: path("filters.png"))
             show("filters.png")
         }
-        let wasTraining = net.isTraining
-        net.eval()
-        defer { net.train(wasTraining) }
         var stages: [(String, Tensor)] = []
         var x = image
-        try GradMode.withoutGrad {
+        try net.inEvaluationMode { try GradMode.withoutGrad {
             for (i, layer) in net.layers.enumerated() where i <= (stageNames.keys.max() ?? -1) {
                 x = try layer(x)
                 guard let name = stageNames[i], x.rank == 4 else { continue }
@@ -68,7 +65,7 @@ extension ChapterRun {
                     stages.append((name, x))
                 }
             }
-        }
+        } }
         try featureMapGrid(input: image, stages: stages,
                            title: "A test image (\(FashionMNIST.classNames[Int(label[0])])) through \(modelName)")
             .writePNG(to: path("feature-maps.png"))
@@ -118,16 +115,8 @@ extension ChapterRun {
                       modelName: String) throws {
         let names = FashionMNIST.classNames, side = config.resize
         let firsts = names.indices.compactMap { c in predictions.labels.firstIndex(of: c) }
-        guard let first = firsts.first else { return }
-        let probe = data.test.batch(ArraySlice([first]), resize: resize).images
-        var shapes: [[Int]] = []
-        try GradMode.withoutGrad {
-            let wasTraining = net.isTraining
-            net.eval()
-            defer { net.train(wasTraining) }
-            var x = probe
-            for layer in net.layers { x = try layer(x); shapes.append(x.shape) }
-        }
+        guard !firsts.isEmpty else { return }
+        let shapes = try net.layerSummary(inputShape: [1, 1, side, side]).rows.map(\.outputShape)
         guard let stage = shapes.indices.last(where: { shapes[$0].count == 4 && Swift.min(shapes[$0][2], shapes[$0][3]) >= 3 }) else { return }
         let stageName = "\(stages[stage] ?? "layer \(stage) (\(net.layers[stage].typeName))"), \(shapes[stage][2])×\(shapes[stage][3])"
         var rows: [SaliencyRow] = []

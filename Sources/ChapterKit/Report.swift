@@ -117,7 +117,7 @@ public enum Report {
 extension ChapterRun {
     /// Marks in the transcript that `file` (a picture in the output folder) was drawn here.
     public func show(_ file: String) {
-        transcript.map { _ in Transcript.active?.mark(.picture(file)) }
+        transcript?.mark(.picture(file))
     }
 
     /// Stops the transcript and writes report.html (atomically).

@@ -88,12 +88,6 @@ public final class Transcript: @unchecked Sendable {
         return recorded
     }
 
-    /// What was shown so far (the reader may still be behind by what is in the pipe).
-    public var events: [Event] {
-        lock.lock(); defer { lock.unlock() }
-        return recorded + (pendingOutput.isEmpty ? [] : [.output(String(decoding: pendingOutput, as: UTF8.self))])
-    }
-
     /// The reader: passes bytes on to the terminal as they come, turns marker lines into what
     /// they stand for, and records both.
     private func pump() {

@@ -33,13 +33,12 @@ public func ninLastBlockIsDead(_ net: Sequential, images: Tensor) throws -> Bool
     guard net.layers.count == 10, let last = net.layers[7] as? Sequential, last.layers.count >= 2 else {
         throw LayerError("NiN", "ninLastBlockIsDead expects the network built by nin()")
     }
-    let wasTraining = net.isTraining
-    net.eval()
-    defer { net.train(wasTraining) }
-    return try GradMode.withoutGrad {
-        var h = images
-        for layer in net.layers.prefix(7) { h = try layer(h) }
-        h = try last.layers[1](try last.layers[0](h))
-        return h.data.allSatisfy { $0 == 0 }
+    return try net.inEvaluationMode {
+        try GradMode.withoutGrad {
+            var h = images
+            for layer in net.layers.prefix(7) { h = try layer(h) }
+            h = try last.layers[1](try last.layers[0](h))
+            return h.data.allSatisfy { $0 == 0 }
+        }
     }
 }

@@ -13,17 +13,14 @@ public struct ActivationStatistics: Sendable {
 
     /// - Parameter labels: names for some top-level layers by index (otherwise their index and type).
     public init(_ net: Sequential, images: Tensor, labels: [Int: String] = [:]) throws {
-        let wasTraining = net.isTraining
-        net.eval()
-        defer { net.train(wasTraining) }
         var rows: [Layer] = []
         var x = images
-        try GradMode.withoutGrad {
+        try net.inEvaluationMode { try GradMode.withoutGrad {
             for (i, (name, layer)) in zip(net.names, net.layers).enumerated() {
                 x = try layer(x)
                 rows.append(Self.summarise(x, name: labels[i] ?? "layer \(name) (\(layer.typeName))"))
             }
-        }
+        } }
         layers = rows
     }
 

@@ -31,17 +31,14 @@ public struct Predictions: Sendable, Equatable {
 
     /// The network's predictions on a whole split, in evaluation mode without a graph.
     public init(_ net: Module, on set: ImageSet, batchSize: Int, resize: BilinearResize) throws {
-        let wasTraining = net.isTraining
-        net.eval()
-        defer { net.train(wasTraining) }
         var labels: [Int] = [], predicted: [Int] = [], confidence: [Float] = []
-        try GradMode.withoutGrad {
+        try net.inEvaluationMode { try GradMode.withoutGrad {
             for indices in set.batches(size: batchSize) {
                 let (x, y) = set.batch(indices, resize: resize)
                 let p = Predictions(logits: try net(x), labels: y.map(Int.init))
                 labels += p.labels; predicted += p.predicted; confidence += p.confidence
             }
-        }
+        } }
         self.init(labels: labels, predicted: predicted, confidence: confidence)
     }
 

@@ -6,11 +6,8 @@
 /// as absolute values; shape H×W, row-major.
 public func saliency(_ net: Module, image: Tensor, classIndex c: Int) throws -> [Float] {
     precondition(image.rank == 4 && image.shape[0] == 1)
-    let wasTraining = net.isTraining
-    net.eval()
-    defer { net.train(wasTraining) }
     let x = Tensor(shape: image.shape, data: image.data, requiresGrad: true)
-    let logits = try net(x)
+    let logits = try net.inEvaluationMode { try net(x) }
     var seed = [Float](repeating: 0, count: logits.count)
     seed[c] = 1
     logits.backward(seed: seed)
@@ -32,15 +29,12 @@ public struct GradCAM: Sendable {
 
     public init(_ net: Sequential, stage: Int, image: Tensor, classIndex c: Int) throws {
         precondition(net.layers.indices.contains(stage) && image.shape[0] == 1)
-        let wasTraining = net.isTraining
-        net.eval()
-        defer { net.train(wasTraining) }
         var a = image
-        try GradMode.withoutGrad { for layer in net.layers[...stage] { a = try layer(a) } }
+        try net.inEvaluationMode { try GradMode.withoutGrad { for layer in net.layers[...stage] { a = try layer(a) } } }
         precondition(a.rank == 4, "Grad-CAM needs a convolutional stage's (1, K, h, w) output")
         let activation = Tensor(shape: a.shape, data: a.data, requiresGrad: true)
         var y = activation
-        for layer in net.layers[(stage + 1)...] { y = try layer(y) }
+        try net.inEvaluationMode { for layer in net.layers[(stage + 1)...] { y = try layer(y) } }
         var seed = [Float](repeating: 0, count: y.count)
         seed[c] = 1
         y.backward(seed: seed)

@@ -156,3 +156,14 @@ extension Module {
         do { return try bn.forwardThenReLU(consume x) } catch let e as LayerError { throw e.inside(name) }
     }
 }
+
+extension Module {
+    /// Runs `body` with the module in evaluation mode (batch norm on its running statistics,
+    /// dropout off), then puts it back in the mode it was in.
+    public func inEvaluationMode<R>(_ body: () throws -> R) rethrows -> R {
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        return try body()
+    }
+}

@@ -46,10 +46,7 @@ public final class Trainer {
     public func materialise() throws {
         let resize = BilinearResize(from: data.train.height, to: config.resize)
         let probe = data.train.batch(data.train.batches(size: 1)[0], resize: resize).images
-        let wasTraining = net.isTraining
-        net.eval()
-        defer { net.train(wasTraining) }
-        _ = try GradMode.withoutGrad { try net(probe) }
+        _ = try net.inEvaluationMode { try GradMode.withoutGrad { try net(probe) } }
     }
 
     /// Trains for `config.epochs` epochs, printing a progress bar and one line per epoch,
@@ -167,15 +164,12 @@ extension TrainConfig {
 /// Accuracy of `net` on a whole split, in evaluation mode without recording gradients
 /// (`d2l.evaluate_accuracy_gpu`). Restores the previous mode.
 public func evaluateAccuracy(_ net: Module, on set: ImageSet, batchSize: Int, resize: BilinearResize) throws -> Double {
-    let wasTraining = net.isTraining
-    net.eval()
-    defer { net.train(wasTraining) }
     var correct = 0
-    try GradMode.withoutGrad {
+    try net.inEvaluationMode { try GradMode.withoutGrad {
         for indices in set.batches(size: batchSize) {
             let (x, y) = set.batch(indices, resize: resize)
             correct += correctCount(try net(x), labels: y)
         }
-    }
+    } }
     return Double(correct) / Double(Swift.max(set.count, 1))
 }
