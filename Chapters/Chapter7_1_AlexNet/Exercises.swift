@@ -10,6 +10,17 @@ extension AlexNetChapter {
             How much memory and computation do AlexNet's convolutions take, and how much its dense layers, \
             for inference and for training?
             """, answer: memoryAndComputation),
+        Exercise([4], .experiment, "What do more epochs give AlexNet, and how does that differ from LeNet trained on the same images?",
+                 answer: moreEpochs),
+        Exercise([5], .experiment, """
+            A smaller AlexNet built for 28×28 images: how does it compare with the original on resized images, \
+            in accuracy and in time?
+            """, answer: smallAlexNet),
+        Exercise([6], .experiment, "How does the batch size change AlexNet's speed, accuracy and memory?", answer: batchSizeSweep),
+        Exercise([7], .experiment, "Does LeNet-5 improve with ReLU instead of sigmoid, with dropout, or with both?",
+                 answer: leNetReLUAndDropout),
+        Exercise([8], .experiment, "What makes AlexNet overfit? Remove its dropout and measure the gap between training and test accuracy.",
+                 answer: overfitting),
     ]
 
     /// Per kind of layer at 224×224: parameters, their bytes, output activations per image,

@@ -13,6 +13,10 @@ extension VGGChapter {
         Exercise([2], .computed, "VGG-11 has 11 layers with weights, but its printout has fewer lines: where are the others?",
                  answer: whereAreTheLayers),
         Exercise([3], .computed, "Build VGG-16 and VGG-19 from Table 1 of the VGG paper: shapes and parameters.", answer: vgg16And19),
+        Exercise([4], .experiment, """
+            Resizing 28×28 images to 224×224 wastes work: train VGG on 56×56 and 84×84 inputs, with the \
+            architecture adapted, and compare accuracy and cost.
+            """, answer: smallerInputs),
     ]
 
     /// The paper's configurations D (VGG-16) and E (VGG-19): (3×3 convolutions, channels) per block.

@@ -6,11 +6,17 @@ import Models
 /// The exercises of 7.4 this program answers.
 extension GoogLeNetChapter {
     static let exercises = [
+        Exercise([1], .experiment, """
+            Does GoogLeNet train better with batch normalization after its convolutions, or with label \
+            smoothing in its loss?
+            """, answer: batchNormAndLabelSmoothing),
         Exercise([2], .computed, "How small can an input image be and still go through GoogLeNet?", answer: minimumSize),
         Exercise([4, 5], .computed, """
             How many parameters and how much computation do AlexNet, VGG, NiN and GoogLeNet need, and how do \
             NiN and GoogLeNet get by with so few parameters?
             """, answer: parametersAndComputation),
+        Exercise([3], .experiment, "A GoogLeNet for 28×28 images: how does it compare with the book's network on the same images?",
+                 answer: smallInputVariant),
     ]
 
     /// Tries sizes upwards: the smallest that goes through at all (with the error one pixel

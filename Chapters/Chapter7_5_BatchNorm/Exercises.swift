@@ -12,6 +12,15 @@ extension BatchNormChapter {
             How large can the learning rate of LeNet be with batch normalization and without it, before \
             training fails? (a sweep of learning rates, both networks with the same seed, data and budget)
             """, answer: learningRateSweep),
+        Exercise([3], .experiment, "Does LeNet need batch normalization after every layer, or do some layers suffice?",
+                 answer: whereToNormalize),
+        Exercise([4], .experiment, """
+            Lite batch normalization: what if a layer only subtracts the batch mean, or only divides by the \
+            batch standard deviation?
+            """, answer: liteBatchNorm),
+        Exercise([5], .experiment, "What if β and γ are fixed at 0 and 1 instead of learned?", answer: fixedScaleAndShift),
+        Exercise([6], .experiment, "Can batch normalization replace dropout? LeNet with one, the other, both or neither.",
+                 answer: dropoutOrBatchNorm),
     ]
 
     /// Shifts every bias that feeds a batch norm by a random amount and compares the outputs

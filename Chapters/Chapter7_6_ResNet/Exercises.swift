@@ -10,6 +10,14 @@ extension ResNetChapter {
             Build ResNet-34 from Table 1 of the ResNet paper: shapes and parameters, and how it trains next to \
             ResNet-18 with the same seed, data and budget.
             """, answer: resNet34FromTheTable),
+        Exercise([3], .experiment, """
+            Deeper ResNets use a bottleneck block (1×1, 3×3, 1×1 convolutions): build ResNet-18's layout from \
+            it and compare with ResNet-18 at the same budget.
+            """, answer: bottleneckBlocks),
+        Exercise([4], .experiment, """
+            The pre-activation block puts batch norm and ReLU before each convolution: does ResNet-18 train \
+            better with it?
+            """, answer: preActivationBlocks),
     ]
 
     static func resNet34FromTheTable(_ run: ChapterRun) throws -> ExerciseResult {

@@ -11,6 +11,10 @@ extension DenseNetChapter {
             (both trained with the same data and budget, two seeds each)
             """, answer: transitionPooling),
         Exercise([2], .computed, "Why does DenseNet get by with far fewer parameters than ResNet?", answer: fewerParameters),
+        Exercise([3], .computed, """
+            Does DenseNet really need much memory? Measure a training step at 224×224, with and without the \
+            recomputation that lets batch norm's input be kept once.
+            """, answer: memoryAt224),
         Exercise([4], .computed, "Build DenseNet-121 and DenseNet-169 from Table 1 of the DenseNet paper: shapes and parameters.",
                  answer: densenet121And169),
     ]

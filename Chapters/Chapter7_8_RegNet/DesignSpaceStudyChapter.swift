@@ -78,19 +78,10 @@ struct DesignSpaceStudyChapter {
 
     func trainOne(_ sample: DesignSpaceSampler.Sample, space: DesignSpace, index: Int, epochs: Int, data: FashionMNIST) throws -> StudyRecord {
         let seed = run.seed &+ UInt64(index) &* 1_000 &+ UInt64(DesignSpace.allCases.firstIndex(of: space)!)
-        Random.seed(seed)
-        let net = sample.architecture.make()
-        net.initialize(.pytorchDefault)
-        let config = TrainConfig(epochs: epochs, batchSize: Self.batchSize, learningRate: Self.learningRate, resize: Self.side, seed: seed)
-        let trainer = Trainer(net: net, data: data, config: config)
-        trainer.quiet = true
         let start = ContinuousClock.now
-        var error: Double
+        let error: Double
         do {
-            try trainer.fit()
-            error = 1 - (trainer.history.last?.testAcc ?? 0)
-        } catch is DivergenceError {
-            error = 0.9     // a diverged network predicts one class: chance level
+            error = try Self.trainedError(sample.architecture, seed: seed, epochs: epochs, data: data)
         } catch let e as InterruptedError {
             FileHandle.standardError.write(Data("""
             \(e). The networks finished so far are in \(run.path(Self.logFile)); run the same command again to resume.\n
@@ -101,6 +92,24 @@ struct DesignSpaceStudyChapter {
                            params: sample.parameters, flops: sample.flops, error: error,
                            seconds: (ContinuousClock.now - start).seconds, budgetSteps: options.budget,
                            batchSize: Self.batchSize, side: Self.side, flopsBand: options.band)
+    }
+
+    /// Trains `architecture` with the study's recipe (PyTorch's default initialisation, batch
+    /// `batchSize`, lr `learningRate`, `side`×`side`) for `epochs` passes over `data.train`
+    /// and returns its error on `data.test`; a diverged network counts as chance (0.9).
+    static func trainedError(_ architecture: AnyNetArchitecture, seed: UInt64, epochs: Int, data: FashionMNIST) throws -> Double {
+        Random.seed(seed)
+        let net = architecture.make()
+        net.initialize(.pytorchDefault)
+        let config = TrainConfig(epochs: epochs, batchSize: batchSize, learningRate: learningRate, resize: side, seed: seed)
+        let trainer = Trainer(net: net, data: data, config: config)
+        trainer.quiet = true
+        do {
+            try trainer.fit()
+            return 1 - (trainer.history.last?.testAcc ?? 0)
+        } catch is DivergenceError {
+            return 0.9     // a diverged network predicts one class: chance level
+        }
     }
 
     /// The table, the EDF plot and what this run measured, next to what the paper found.

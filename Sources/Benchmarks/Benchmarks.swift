@@ -68,19 +68,19 @@ struct Benchmarks: ParsableCommand {
             var e = ModelCatalog.entry(name)!
             if let input { e = ModelCatalog.Entry(name: e.name, input: input, batch: e.batch, make: e.make) }
             let batch = batchSize ?? e.batch
-            resetPeakRSS()
+            ProcessMemory.resetPeak()
             let r = try measure(e, batch: batch)
             let trainGflops = r.train * Double(r.flops) * 3 / 1e9
             rows.append(["model": .string(name), "input": .number(Double(e.input)), "batch": .number(Double(batch)),
                          "train_images_per_sec": .number(r.train), "infer_images_per_sec": .number(r.infer),
                          "forward_flops_per_image": .number(Double(r.flops)), "train_gflops": .number(trainGflops),
                          "sgemm_gflops": .number(ceiling), "fma_peak_gflops": peak.map(JSONValue.number) ?? .null,
-                         "peak_rss_bytes": .number(Double(peakRSS())),
+                         "peak_rss_bytes": .number(Double((ProcessMemory.peakBytes() ?? 0))),
                          "threads": .number(Double(Parallel.threads)), "estimated_training_bytes": .number(Double(r.estimate)),
                          "saved_for_backward_bytes": .number(Double(r.saved))])
             if !json {
                 print(String(format: "%-18@ %4d/%-8d %11.1f %13.1f %15.2f %15.1f %6.2f GiB %6.2f GiB %6.2f GiB", name, e.input, batch,
-                             r.train, r.infer, Double(r.flops) / 1e6, trainGflops, Double(peakRSS()) / 1_073_741_824,
+                             r.train, r.infer, Double(r.flops) / 1e6, trainGflops, Double((ProcessMemory.peakBytes() ?? 0)) / 1_073_741_824,
                              Double(r.saved) / 1_073_741_824, Double(r.estimate) / 1_073_741_824))
             }
         }
@@ -130,21 +130,3 @@ struct Benchmarks: ParsableCommand {
     }
 }
 
-/// Asks the kernel to reset the peak-RSS mark (VmHWM) to the current RSS (Linux ≥ 4.0; some
-/// sandboxes ignore it). Memory freed by earlier models stays in the process either way.
-func resetPeakRSS() {
-    if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
-        h.write(Data("5".utf8))
-        h.closeFile()
-    }
-}
-
-/// Peak resident set size of this process since the last reset (VmHWM), in bytes.
-func peakRSS() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-        return kb * 1024
-    }
-    return 0
-}

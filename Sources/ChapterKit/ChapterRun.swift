@@ -13,7 +13,7 @@ public final class ChapterRun {
     /// The book's settings, which `announce` compares the run's with, and their edition.
     public let book: TrainConfig
     public let bookEdition: String
-    let options: ChapterOptions
+    public let options: ChapterOptions
     public let outDir: String
     public var metrics: RunMetrics
     /// The checkpoint files --load or --resume named, read once at start.

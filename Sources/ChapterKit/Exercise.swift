@@ -39,10 +39,13 @@ public struct ExerciseResult {
 extension Chapter {
     public static var exercises: [Exercise] { [] }
 
+    /// The exercises in the book's order.
+    static var exercisesInOrder: [Exercise] { exercises.sorted { $0.numbers[0] < $1.numbers[0] } }
+
     /// `--exercises`: the list, one line each.
     static func exerciseList(section: String) -> String {
         guard !exercises.isEmpty else { return "This program answers none of section \(section)'s exercises yet." }
-        let rows = exercises.map { ["  \($0.label).", $0.question, "(\($0.kind.rawValue))"] }
+        let rows = exercisesInOrder.map { ["  \($0.label).", $0.question, "(\($0.kind.rawValue))"] }
         return "The exercises of section \(section) this program answers (--exercise N runs one):\n"
             + alignedColumns(rows, rightAligned: [0]).joined(separator: "\n")
     }
@@ -50,7 +53,7 @@ extension Chapter {
     /// The exercise `number` answers, or an error listing the valid numbers.
     static func exercise(_ number: Int, section: String) throws -> Exercise {
         if let e = exercises.first(where: { $0.numbers.contains(number) }) { return e }
-        let valid = exercises.flatMap(\.numbers).map(String.init).joined(separator: ", ")
+        let valid = exercisesInOrder.flatMap(\.numbers).map(String.init).joined(separator: ", ")
         throw ValidationError("--exercise \(number): " + (valid.isEmpty ? "this program answers none of section \(section)'s exercises yet"
                                                                          : "section \(section)'s exercises here are \(valid) (--exercises lists them)"))
     }
@@ -59,8 +62,14 @@ extension Chapter {
 extension ChapterRun {
     /// The settings an exercise trains with: its own quick budget, unless the run has --full
     /// (the book's settings) or the flags set these fields themselves.
-    public func exerciseConfig(epochs: Int, trainLimit: Int?, testLimit: Int?) -> TrainConfig {
+    /// `learningRate`, `batchSize` and `resize`, when given, are the exercise's own settings
+    /// (another network's, say) and hold with --full too, unless a flag sets them.
+    public func exerciseConfig(epochs: Int, trainLimit: Int?, testLimit: Int?,
+                               learningRate: Float? = nil, batchSize: Int? = nil, resize: Int? = nil) -> TrainConfig {
         var c = config
+        if options.lr == nil, let learningRate { c.learningRate = learningRate }
+        if options.batchSize == nil, let batchSize { c.batchSize = batchSize }
+        if options.resize == nil, let resize { c.resize = resize }
         guard settings.profile != "full" else { return c }
         if options.epochs == nil { c.epochs = epochs }
         if options.trainLimit == nil { c.trainLimit = trainLimit }

@@ -126,14 +126,16 @@ public func empiricalCDF(_ errors: [Double]) -> [(x: Double, y: Double)] {
     return sorted.enumerated().map { ($0.element, Double($0.offset + 1) / Double(sorted.count)) }
 }
 
-/// Per-space statistics for the table and the legend.
-public struct SpaceStatistics: Sendable {
-    public let space: DesignSpace, n: Int, minError: Double, meanError: Double, medianError: Double
+/// Statistics of a group of networks' errors, for tables and legends.
+public struct ErrorStatistics: Sendable {
+    public let n: Int, minError: Double, meanError: Double, medianError: Double
     /// Sample standard deviation (n − 1 in the denominator; 0 for a single network).
     public let standardDeviation: Double
-    public init(space: DesignSpace, errors: [Double]) {
+    /// Standard error of the mean (sample standard deviation / √n).
+    public var standardError: Double { standardDeviation / Double(Swift.max(n, 1)).squareRoot() }
+    public init(_ errors: [Double]) {
         let sorted = errors.sorted()
-        self.space = space; n = sorted.count
+        n = sorted.count
         minError = sorted.first ?? .nan
         meanError = sorted.isEmpty ? .nan : sorted.reduce(0, +) / Double(sorted.count)
         medianError = sorted.isEmpty ? .nan : (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2]) / 2
@@ -142,16 +144,33 @@ public struct SpaceStatistics: Sendable {
     }
 }
 
+/// Per-space statistics for the table and the legend.
+public struct SpaceStatistics: Sendable {
+    public let space: DesignSpace, n: Int, minError: Double, meanError: Double, medianError: Double
+    /// Sample standard deviation (n − 1 in the denominator; 0 for a single network).
+    public let standardDeviation: Double
+    public init(space: DesignSpace, errors: [Double]) {
+        let s = ErrorStatistics(errors)
+        self.space = space; n = s.n; minError = s.minError; meanError = s.meanError; medianError = s.medianError
+        standardDeviation = s.standardDeviation
+    }
+}
+
 /// The error EDFs of several spaces in one plot, as pycls draws them: x = error, y = fraction
 /// of networks with at most that error, one step line per space, legend "name n|min|mean".
 public func designSpaceEDFPlot(_ groups: [(space: DesignSpace, errors: [Double])], title: String) -> Canvas {
+    errorEDFPlot(groups.map { (name: $0.space.name, errors: $0.errors) }, title: title)
+}
+
+/// The error EDFs of named groups of networks in one plot (see `designSpaceEDFPlot`).
+public func errorEDFPlot(_ groups: [(name: String, errors: [Double])], title: String) -> Canvas {
     let colors = RGB.palette
     let series = groups.enumerated().compactMap { i, g -> LinePlot.Series? in
         guard !g.errors.isEmpty else { return nil }
-        let s = SpaceStatistics(space: g.space, errors: g.errors)
+        let s = ErrorStatistics(g.errors)
         var points = empiricalCDF(g.errors)
         points.insert((points[0].x, 0), at: 0)
-        return LinePlot.Series(name: String(format: "%@ n=%d min %.3f mean %.3f", g.space.name, s.n, s.minError, s.meanError),
+        return LinePlot.Series(name: String(format: "%@ n=%d min %.3f mean %.3f", g.name, s.n, s.minError, s.meanError),
                                points: points, color: colors[i % colors.count], steps: true)
     }
     let all = groups.flatMap(\.errors)

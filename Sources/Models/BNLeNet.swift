@@ -36,3 +36,25 @@ public func leNetWithoutBN() -> Sequential {
         Conv2d(outChannels: 16, kernel: 5), Sigmoid(), AvgPool2d(kernel: 2, stride: 2), Flatten(),
         Linear(120), Sigmoid(), Linear(84), Sigmoid(), Linear(10))
 }
+
+/// LeNet as in this section (no padding, sigmoid) with a normalisation layer after some of
+/// its four hidden layers, for 7.5's exercises: `positions` are 0 (first convolution), 1
+/// (second convolution), 2 (dense 120) and 3 (dense 84); `norm` builds the layer for a
+/// position from its features and rank (6, 16, 120, 84; 4, 4, 2, 2). `dropout` adds dropout
+/// after the two hidden dense layers. All four positions with `BatchNorm()` is `bnLeNet()`.
+public func leNet(normalizedAt positions: Set<Int>, norm: (_ features: Int, _ rank: Int) -> Module = { _, _ in BatchNorm() },
+                  dropout: Float = 0) -> Sequential {
+    let hidden: [(Module, Int, Int)] = [(Conv2d(outChannels: 6, kernel: 5), 6, 4), (Conv2d(outChannels: 16, kernel: 5), 16, 4),
+                                        (Linear(120), 120, 2), (Linear(84), 84, 2)]
+    var layers: [Module] = []
+    for (i, (layer, features, rank)) in hidden.enumerated() {
+        layers.append(layer)
+        if positions.contains(i) { layers.append(norm(features, rank)) }
+        layers.append(Sigmoid())
+        if i < 2 { layers.append(AvgPool2d(kernel: 2, stride: 2)) }
+        if i == 1 { layers.append(Flatten()) }
+        if i >= 2 && dropout > 0 { layers.append(Dropout(dropout)) }
+    }
+    layers.append(Linear(10))
+    return Sequential(layers)
+}

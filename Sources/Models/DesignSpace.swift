@@ -260,3 +260,74 @@ func logUniform(_ lo: Double, _ hi: Double, quantum: Double, _ g: inout SeededGe
     let v = exp(Double.random(in: log(lo)...log(hi), using: &g))
     return Swift.max(quantum, (v / quantum).rounded() * quantum)
 }
+
+/// The four rules that take AnyNetX_A to AnyNetX_E: one bottleneck ratio b for all stages (B),
+/// one group width g (C), widths that do not decrease from stage to stage (D), depths that do
+/// not decrease (E). The "VioNet" exercise breaks one at a time.
+public enum DesignPrinciple: String, CaseIterable, Sendable, Codable {
+    case sharedBottleneck = "b", sharedGroupWidth = "g", increasingWidths = "w", increasingDepths = "d"
+
+    /// What a network that breaks the rule has.
+    public var violation: String {
+        switch self {
+        case .sharedBottleneck: "a different bottleneck ratio b in some stage"
+        case .sharedGroupWidth: "a different group width g in some stage"
+        case .increasingWidths: "a stage narrower than the one before it"
+        case .increasingDepths: "a stage shallower than the one before it"
+        }
+    }
+}
+
+extension DesignSpaceSampler {
+    /// A network of AnyNetX_E's ranges that keeps every rule of `DesignPrinciple` except
+    /// `principle`, which it breaks, inside the FLOP band: AnyNetX_A draws with the kept
+    /// rules imposed (b and g copied from the first stage, widths or depths sorted upwards),
+    /// retried until the broken rule is really broken.
+    public func sampleViolating(_ principle: DesignPrinciple, index: Int, seed: UInt64) throws -> Sample {
+        let offset = (DesignPrinciple.allCases.firstIndex(of: principle)! + 1) * 1_000_000
+        var g = SeededGenerator(seed: Self.streamSeed(.a, index: index + offset, seed: seed))
+        for tries in 1...maxTries {
+            guard let drawn = draw(.a, using: &g) else { continue }
+            var stages = drawn.stages.map { (d: $0.depth, w: $0.channels, b: $0.bottleneckRatio, g: $0.groupWidth) }
+            if principle != .sharedBottleneck { for i in stages.indices { stages[i].b = stages[0].b } }
+            if principle != .sharedGroupWidth { for i in stages.indices { stages[i].g = stages[0].g } }
+            if principle != .increasingWidths {
+                let w = stages.map(\.w).sorted()
+                for i in stages.indices { stages[i].w = w[i] }
+            }
+            if principle != .increasingDepths {
+                let d = stages.map(\.d).sorted()
+                for i in stages.indices { stages[i].d = d[i] }
+            }
+            let arch = AnyNetArchitecture(stem: ranges.stem, stages: stages.map { s in
+                let (w, gw) = Self.compatible(width: s.w, bottleneck: s.b, groupWidth: s.g)
+                return AnyNetStage(depth: s.d, channels: w, groupWidth: gw, botMul: 1 / Double(s.b))
+            })
+            guard Self.breaks(arch, only: principle), satisfies(arch, .a) else { continue }
+            let f = arch.flops(side: side)
+            if flopBand.contains(f) {
+                return Sample(architecture: arch, tries: tries, flops: f, parameters: arch.parameterCount())
+            }
+        }
+        throw SamplerError.bandUnreachable(.a, flopBand, tries: maxTries)
+    }
+
+    /// Which of the four rules `arch` keeps.
+    public static func keeps(_ arch: AnyNetArchitecture, _ principle: DesignPrinciple) -> Bool {
+        let s = arch.stages
+        switch principle {
+        case .sharedBottleneck: return Set(s.map(\.botMul)).count == 1
+        case .sharedGroupWidth:
+            // A shared group width may be cut to a stage's bottleneck width by the divisibility fix.
+            let nominal = s.map(\.groupWidth).max()!
+            return s.allSatisfy { $0.groupWidth == nominal || $0.groupWidth == $0.channels / $0.bottleneckRatio }
+        case .increasingWidths: return zip(s, s.dropFirst()).allSatisfy { $1.channels >= $0.channels }
+        case .increasingDepths: return zip(s, s.dropFirst()).allSatisfy { $1.depth >= $0.depth }
+        }
+    }
+
+    /// Whether `arch` breaks `principle` and keeps the other three.
+    public static func breaks(_ arch: AnyNetArchitecture, only principle: DesignPrinciple) -> Bool {
+        DesignPrinciple.allCases.allSatisfy { keeps(arch, $0) == ($0 != principle) }
+    }
+}

@@ -4,24 +4,36 @@ import D2L
 
 /// A NiN block: a k×k convolution followed by two 1×1 convolutions, each followed by ReLU.
 /// The 1×1 convolutions act as a two-layer perceptron applied at every pixel.
-public func ninBlock(channels: Int, kernel: Int, stride: Int, padding: Int) -> Sequential {
-    Sequential(Conv2d(outChannels: channels, kernel: kernel, stride: stride, padding: padding), ReLU(),
-               Conv2d(outChannels: channels, kernel: 1), ReLU(),
-               Conv2d(outChannels: channels, kernel: 1), ReLU())
+/// - Parameters:
+///   - mixing: how many convolutions follow the first (the book: 2).
+///   - mixingKernel: their kernel size (the book: 1; 3 pads by 1 and keeps the size).
+public func ninBlock(channels: Int, kernel: Int, stride: Int, padding: Int, mixing: Int = 2, mixingKernel: Int = 1) -> Sequential {
+    var layers: [Module] = [Conv2d(outChannels: channels, kernel: kernel, stride: stride, padding: padding), ReLU()]
+    for _ in 0..<mixing {
+        layers += [Conv2d(outChannels: channels, kernel: mixingKernel, padding: mixingKernel / 2), ReLU()]
+    }
+    return Sequential(layers)
 }
 
 /// NiN: four NiN blocks with max pooling between them, dropout, and a last block with one
 /// channel per class; global average pooling turns each class channel into its score. No
 /// fully connected layer: 1,992,166 parameters. The last block ends in ReLU (as the book), so
 /// the pooled scores are non-negative.
-public func nin(classes: Int = 10) -> Sequential {
-    Sequential(
-        ninBlock(channels: 96, kernel: 11, stride: 4, padding: 0), MaxPool2d(kernel: 3, stride: 2),
-        ninBlock(channels: 256, kernel: 5, stride: 1, padding: 2), MaxPool2d(kernel: 3, stride: 2),
-        ninBlock(channels: 384, kernel: 3, stride: 1, padding: 1), MaxPool2d(kernel: 3, stride: 2),
+/// - Parameters:
+///   - mixing, mixingKernel: passed to every block (7.3's exercises 1 and 2).
+///   - denseHead: replace global average pooling by flattening the last block's map into a
+///     dense layer to `classes` scores (exercise 3).
+public func nin(classes: Int = 10, mixing: Int = 2, mixingKernel: Int = 1, denseHead: Bool = false) -> Sequential {
+    func block(_ c: Int, _ k: Int, _ s: Int, _ p: Int) -> Sequential {
+        ninBlock(channels: c, kernel: k, stride: s, padding: p, mixing: mixing, mixingKernel: mixingKernel)
+    }
+    return Sequential(
+        block(96, 11, 4, 0), MaxPool2d(kernel: 3, stride: 2),
+        block(256, 5, 1, 2), MaxPool2d(kernel: 3, stride: 2),
+        block(384, 3, 1, 1), MaxPool2d(kernel: 3, stride: 2),
         Dropout(0.5),
-        ninBlock(channels: classes, kernel: 3, stride: 1, padding: 1),
-        AdaptiveAvgPool2d(1), Flatten())
+        block(classes, 3, 1, 1),
+        denseHead ? Flatten() : AdaptiveAvgPool2d(1), denseHead ? Linear(classes) : Flatten())
 }
 
 /// Whether the first layer of NiN's last block (a 3×3 convolution to `classes` channels and

@@ -147,10 +147,10 @@ public func trainingCurves(_ runs: [(name: String, history: [EpochMetrics])], ti
     return plot.render()
 }
 
-private extension EpochMetrics {
+extension EpochMetrics {
     /// The epoch's train loss and accuracy as the plot draws them: its points during the epoch,
     /// or for a record without them the epoch's result at its end.
-    var plotPoints: [TrainPoint] {
+    public var plotPoints: [TrainPoint] {
         trainPoints.isEmpty ? [TrainPoint(epoch: Double(epoch), loss: loss, trainAcc: trainAcc)] : trainPoints
     }
 }

@@ -5,10 +5,16 @@ import Foundation
 /// logits z (N, K), labels yₙ ∈ 0..<K:
 ///   loss = (1/N) Σₙ [ log Σₖ exp(zₙₖ) − zₙ,yₙ ],  computed as log-sum-exp around maxₖ zₙₖ.
 /// Backward: ∂loss/∂zₙₖ = (softmax(zₙ)ₖ − 1[k = yₙ]) / N.
-public func crossEntropy(_ logits: Tensor, labels: [Int32]) -> Tensor {
+///
+/// With label smoothing ε (PyTorch's `label_smoothing`, Szegedy et al., 2016) the target is
+/// qₖ = (1 − ε)·1[k = yₙ] + ε/K instead of the one-hot label:
+///   loss = (1/N) Σₙ [ log Σₖ exp(zₙₖ) − Σₖ qₖ zₙₖ ],  ∂loss/∂zₙₖ = (softmax(zₙ)ₖ − qₖ) / N.
+public func crossEntropy(_ logits: Tensor, labels: [Int32], labelSmoothing: Float = 0) -> Tensor {
     precondition(logits.rank == 2 && logits.shape[0] == labels.count,
                  "crossEntropy: logits \(logits.shape.shapeDescription) for \(labels.count) labels")
+    precondition((0...1).contains(labelSmoothing), "crossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
     let n = logits.shape[0], k = logits.shape[1]
+    let spread = labelSmoothing / Float(k), onLabel = 1 - labelSmoothing
     var probs = [Float](repeating: 0, count: n * k)
     var total = 0.0
     logits.data.withUnsafeBufferPointer { z in probs.withUnsafeMutableBufferPointer { p in
@@ -21,7 +27,9 @@ public func crossEntropy(_ logits: Tensor, labels: [Int32]) -> Tensor {
             var s: Float = 0
             for j in 0..<k { let e = Foundation.exp(row[j] - mx); prow[j] = e; s += e }
             for j in 0..<k { prow[j] /= s }
-            total += Double(Foundation.log(s) + mx - row[label])
+            var target = onLabel * row[label]
+            if spread != 0 { for j in 0..<k { target += spread * row[j] } }
+            total += Double(Foundation.log(s) + mx - target)
         }
     }}
     let dLogits = logits.gradTarget
@@ -30,8 +38,8 @@ public func crossEntropy(_ logits: Tensor, labels: [Int32]) -> Tensor {
         let probs = node.savedValues(0)
         dLogits!.withGradBuffer { gz in
             for i in 0..<n {
-                for j in 0..<k { gz[i * k + j] += g * probs[i * k + j] }
-                gz[i * k + Int(labels[i])] -= g
+                for j in 0..<k { gz[i * k + j] += g * (probs[i * k + j] - spread) }
+                gz[i * k + Int(labels[i])] -= g * onLabel
             }
         }
     }

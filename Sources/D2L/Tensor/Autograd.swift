@@ -15,6 +15,19 @@
 public enum GradMode {
     nonisolated(unsafe) public private(set) static var isEnabled = true
 
+    /// Whether an op that reads a tensor in its backward keeps the tensor's recipe
+    /// (`Tensor.recompute`) instead of its values when it has one. On by default; off only to
+    /// measure what the recomputation saves.
+    nonisolated(unsafe) public private(set) static var recomputes = true
+
+    /// Runs `body` with every op keeping the values it reads in backward, never a recipe.
+    public static func withoutRecomputation<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = recomputes
+        recomputes = false
+        defer { recomputes = previous }
+        return try body()
+    }
+
     /// Runs `body` with graph recording off, restoring the previous mode afterwards.
     public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
         let previous = isEnabled

@@ -45,7 +45,10 @@ public final class Tensor {
 
     /// What an op that reads this tensor's values in its backward keeps: the recipe when
     /// there is one, otherwise the values (shared, not copied).
-    var keptForBackward: SavedArray { recompute.map(SavedArray.recomputed) ?? .stored(data) }
+    var keptForBackward: SavedArray {
+        guard GradMode.recomputes, let recompute else { return .stored(data) }
+        return .recomputed(recompute)
+    }
 
     public init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in shape \(shape)")

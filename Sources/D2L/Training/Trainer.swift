@@ -15,6 +15,8 @@ public final class Trainer {
     public let label: String
     /// Print nothing (no progress bar, estimate or epoch lines): for studies that train many networks.
     public var quiet = false
+    /// Label smoothing ε of the training loss (0: the book's plain cross-entropy).
+    public var labelSmoothing: Float = 0
     public private(set) var history: [EpochMetrics] = []
     /// Images trained on and seconds spent in training steps, over all epochs.
     public private(set) var examples = 0
@@ -74,7 +76,7 @@ public final class Trainer {
                 let start = ContinuousClock.now
                 sgd.zeroGrad()   // before the forward pass, as the book: last step's gradients go first
                 let logits = try net(x)
-                let loss = crossEntropy(logits, labels: y)
+                let loss = crossEntropy(logits, labels: y, labelSmoothing: labelSmoothing)
                 try stopIfDiverged(loss, classes: logits.shape[1], epoch: epoch, batch: b + 1, learningRate: sgd.learningRate,
                                    watch: &watch, console: console)
                 sgd.backwardAndStep(loss)

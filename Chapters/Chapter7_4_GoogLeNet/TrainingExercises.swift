@@ -1,0 +1,68 @@
+import ChapterKit
+import D2L
+import Foundation
+import Models
+
+/// The exercises of 7.4 that train networks, at the chapter's quick settings (28×28, batch 64,
+/// lr 0.1) on a smaller budget, one seed, the same images for every variant.
+extension GoogLeNetChapter {
+    /// The label smoothing ε of exercise 1 (Szegedy et al., 2016, used 0.1 for Inception v3).
+    static let labelSmoothing: Float = 0.1
+
+    /// Exercise 1: the book's GoogLeNet, with batch norm after every convolution, and with
+    /// label smoothing. Quick: 1 epoch of 16,000 images.
+    static func batchNormAndLabelSmoothing(_ run: ChapterRun) throws -> ExerciseResult {
+        let config = run.exerciseConfig(epochs: 1, trainLimit: 16_000, testLimit: 2_000)
+        let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
+        let (book, bn, smooth) = ("the book's GoogLeNet", "with batch norm", "with label smoothing \(labelSmoothing)")
+        let study = try VariantTraining([(book, { googLeNet() }), (bn, { googLeNet(batchNorm: true) }), (smooth, { googLeNet() })],
+                                        config: config, data: data, configure: { name, trainer in
+            if name == smooth { trainer.labelSmoothing = labelSmoothing }
+        })
+        print(study.table + "\n(the loss of the smoothed run is the smoothed cross-entropy, which cannot reach 0)\n")
+        Narration.say(String(format: """
+        %@. %@. Batch normalization (Inception v2) adds %@ parameters and costs %.0f%% of the training speed \
+        here; it keeps each layer's inputs standardised, so the deep stack of Inception blocks trains at a \
+        learning rate that would otherwise be hard to use. Label smoothing (Inception v3) trains towards \
+        %.2f for the true class and %.3f for each other one, instead of 1 and 0: the network is never asked \
+        for infinitely large logits, which regularises it; its effect shows over longer training than this.
+        """, study.compare(bn, with: book), study.compare(smooth, with: book), groupDigits(study.parameters(bn) - study.parameters(book)),
+            100 * (1 - study.imagesPerSecond(bn) / Swift.max(study.imagesPerSecond(book), 1)),
+            Double(1 - labelSmoothing + labelSmoothing / 10), Double(labelSmoothing / 10)))
+        try run.draw(study.lossCurves(title: "GoogLeNet with batch norm or label smoothing"), to: "exercise-1.png")
+        return ExerciseResult(json: study.json.objectValue.merging(["label_smoothing": .number(Double(labelSmoothing))]) { a, _ in a },
+                              pictures: ["exercise-1.png"])
+    }
+
+    /// Exercise 3: `googLeNet(smallInput: true)` against the book's GoogLeNet, both on the
+    /// 28×28 originals. Quick: 1 epoch of 10,000 images.
+    static func smallInputVariant(_ run: ChapterRun) throws -> ExerciseResult {
+        let config = run.exerciseConfig(epochs: 1, trainLimit: 10_000, testLimit: 2_000, resize: 28)
+        let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
+        let (book, small) = ("the book's GoogLeNet", "GoogLeNet for 28×28")
+        func maps(_ net: Sequential, side: Int) throws -> String {
+            let summary = try net.layerSummary(inputShape: [1, 1, side, side])
+            return summary.rows.prefix(4).map { Array($0.outputShape.dropFirst()).shapeDescription }.joined(separator: " → ")
+        }
+        print("Stage outputs b1 → b4 at 28×28, the book's stem: \(try maps(googLeNet(), side: 28))")
+        print("Stage outputs b1 → b4 at 28×28, the small stem:  \(try maps(googLeNet(smallInput: true), side: 28))")
+        print("Stage outputs b1 → b4 at the book's 96×96:       \(try maps(googLeNet(), side: 96))\n")
+        let study = try VariantTraining([(book, { googLeNet() }), (small, { googLeNet(smallInput: true) })], config: config, data: data)
+        print(study.table + "\n")
+        let flops = [try googLeNet().layerSummary(inputShape: [1, 1, 28, 28]).totalFlops,
+                     try googLeNet(smallInput: true).layerSummary(inputShape: [1, 1, 28, 28]).totalFlops,
+                     try googLeNet().layerSummary(inputShape: [1, 1, 96, 96]).totalFlops]
+        Narration.say(String(format: """
+        %@. The book's stem divides the side by 4 before the first Inception block, so on 28×28 images the \
+        Inception blocks see 4×4, 2×2 and 1×1 maps: most of their 3×3 and 5×5 kernels look at padding. The \
+        small stem keeps the resolution that 96×96 images would give them, for %@FLOPs per image against %@FLOPs \
+        (%@FLOPs for the book's network on 96×96 images, which enlarges every image %.0f-fold first), and \
+        trains at %.0f images/s against %.0f.
+        """, study.compare(small, with: book), formatFlops(flops[1]), formatFlops(flops[0]), formatFlops(flops[2]),
+            96.0 * 96 / 784, study.imagesPerSecond(small), study.imagesPerSecond(book)))
+        try run.draw(study.chart(title: "GoogLeNet on 28×28 images: the book's stem or a small one"), to: "exercise-3.png")
+        return ExerciseResult(json: study.json.objectValue.merging([
+            "forward_flops": .object([book: .number(Double(flops[0])), small: .number(Double(flops[1])), "book_at_96": .number(Double(flops[2]))]),
+        ]) { a, _ in a }, pictures: ["exercise-3.png"])
+    }
+}

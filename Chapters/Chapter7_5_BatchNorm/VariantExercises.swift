@@ -1,0 +1,97 @@
+import ChapterKit
+import D2L
+import Foundation
+import Models
+
+/// The exercises of 7.5 that compare versions of the section's LeNet: the chapter's settings
+/// (lr 1.0, batch 256, 28×28), two seeds per variant, the same images for all. Quick: 3 epochs
+/// of 30,000 images (a few seconds per run); --full: the book's 10 epochs of all 60,000.
+extension BatchNormChapter {
+    static func lenetStudy(_ run: ChapterRun, _ variants: [(String, () -> Module)],
+                           configure: (String, Trainer) -> Void = { _, _ in }) throws -> VariantTraining {
+        let config = run.exerciseConfig(epochs: 3, trainLimit: 30_000, testLimit: nil)
+        let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
+        let study = try VariantTraining(variants, config: config, data: data, seeds: [config.seed, config.seed + 1], quiet: true,
+                                        configure: configure)
+        print(study.table + "\n")
+        return study
+    }
+
+    /// Exercise 3: batch norm at all four hidden layers, only after the convolutions, only
+    /// after the dense layers, only after the first layer, and nowhere.
+    static func whereToNormalize(_ run: ChapterRun) throws -> ExerciseResult {
+        let placements: [(String, Set<Int>)] = [("every layer (the book's)", [0, 1, 2, 3]), ("convolutions only", [0, 1]),
+                                                ("dense layers only", [2, 3]), ("first layer only", [0]), ("none", [])]
+        let study = try lenetStudy(run, placements.map { name, at in (name, { leNet(normalizedAt: at) }) })
+        let base = placements[0].0
+        let ranked = study.variants.sorted { study.testAccuracy($0) > study.testAccuracy($1) }
+        Narration.say("""
+        Ranked by test accuracy: \(ranked.map { String(format: "%@ %.3f", $0, study.testAccuracy($0)) }.joined(separator: ", ")). \
+        \(study.compare("convolutions only", with: base)). \(study.compare("dense layers only", with: base)). \
+        \(study.compare("none", with: base)). Each normalization keeps the sigmoid after it in its steep \
+        middle, so gradients reach the layers below; where it is missing the sigmoids can saturate. Which \
+        placements matter most is what the ranking shows at this learning rate of \(study.config.learningRate).
+        """)
+        try run.draw(study.accuracyCurves(title: "LeNet: batch norm at some layers"), to: "exercise-3.png")
+        return ExerciseResult(json: study.json.objectValue, pictures: ["exercise-3.png"])
+    }
+
+    /// Exercise 4: the book's from-scratch layer, and its versions that only centre or only scale.
+    static func liteBatchNorm(_ run: ChapterRun) throws -> ExerciseResult {
+        let kinds: [(String, ScratchBatchNorm.Normalization)] = [("mean and variance (batch norm)", .full), ("mean only", .centerOnly),
+                                                                 ("variance only", .scaleOnly)]
+        var variants = kinds.map { name, kind in
+            (name, { leNet(normalizedAt: [0, 1, 2, 3], norm: { ScratchBatchNorm($0, numDims: $1, normalization: kind) }) as Module })
+        }
+        variants.append(("no normalization", { leNet(normalizedAt: []) }))
+        let study = try lenetStudy(run, variants)
+        let base = kinds[0].0
+        Narration.say("""
+        \(study.compare("mean only", with: base)). \(study.compare("variance only", with: base)). \
+        \(study.compare("no normalization", with: base)). Subtracting the mean centres each sigmoid's input \
+        but leaves its scale to grow; dividing by the standard deviation bounds the scale but leaves the \
+        inputs shifted, where a sigmoid is flat. Only the two together keep every input standardised.
+        """)
+        try run.draw(study.accuracyCurves(title: "LeNet with lite batch normalization"), to: "exercise-4.png")
+        return ExerciseResult(json: study.json.objectValue, pictures: ["exercise-4.png"])
+    }
+
+    /// Exercise 5: batch norm with γ and β learned, and with both frozen at their initial 1 and 0.
+    static func fixedScaleAndShift(_ run: ChapterRun) throws -> ExerciseResult {
+        let (learned, fixed) = ("β and γ learned", "β = 0 and γ = 1 fixed")
+        var frozen = 0
+        let study = try lenetStudy(run, [(learned, { bnLeNet() }), (fixed, { bnLeNet() })]) { name, trainer in
+            guard name == fixed else { return }
+            frozen = 0
+            for (_, module) in trainer.net.namedModules where module is BatchNorm {
+                for p in module.parameters { p.requiresGrad = false; frozen += p.count }
+            }
+        }
+        Narration.say("""
+        \(study.compare(fixed, with: learned)). With β and γ fixed every sigmoid receives inputs of mean 0 and \
+        variance 1, its near-linear middle: the layer loses the freedom to choose where on the sigmoid to \
+        work, which β and γ give back (with γ = √(σ² + ε) and β = μ it can even undo the normalization). \
+        The fixed network has \(groupDigits(study.parameters(learned) - frozen)) parameters that learn, \(frozen) fewer.
+        """)
+        try run.draw(study.accuracyCurves(title: "Batch norm with β and γ learned or fixed"), to: "exercise-5.png")
+        return ExerciseResult(json: study.json.objectValue, pictures: ["exercise-5.png"])
+    }
+
+    /// Exercise 6: dropout 0.5 after the hidden dense layers, batch norm everywhere, both, neither.
+    static func dropoutOrBatchNorm(_ run: ChapterRun) throws -> ExerciseResult {
+        let all: Set<Int> = [0, 1, 2, 3]
+        let variants: [(String, () -> Module)] = [("batch norm", { leNet(normalizedAt: all) }), ("dropout", { leNet(normalizedAt: [], dropout: 0.5) }),
+                                                  ("both", { leNet(normalizedAt: all, dropout: 0.5) }), ("neither", { leNet(normalizedAt: []) })]
+        let study = try lenetStudy(run, variants)
+        let gaps = study.variants.map { String(format: "%@ %+.3f", $0, study.trainAccuracy($0) - study.testAccuracy($0)) }
+        Narration.say("""
+        \(study.compare("dropout", with: "batch norm")). \(study.compare("both", with: "batch norm")). \
+        \(study.compare("neither", with: "batch norm")). Train minus test accuracy: \(gaps.joined(separator: ", ")). \
+        Batch normalization is mainly an aid to optimisation, with some regularisation from the noise of \
+        batch statistics; dropout is only a regulariser and, in a sigmoid LeNet, slows learning. It \
+        replaces dropout where the network overfits little, as at this budget.
+        """)
+        try run.draw(study.accuracyCurves(title: "LeNet: dropout, batch norm, both or neither"), to: "exercise-6.png")
+        return ExerciseResult(json: study.json.objectValue, pictures: ["exercise-6.png"])
+    }
+}
