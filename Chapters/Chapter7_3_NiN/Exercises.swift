@@ -12,11 +12,11 @@ extension NiNChapter {
         Exercise([1], .experiment, "Does NiN train better with one, two or three 1×1 convolutions in each block?", answer: mixingDepth),
         Exercise([2], .experiment, "What if the two 1×1 convolutions of each NiN block are 3×3 convolutions?", answer: mixingKernel),
         Exercise([3], .experiment, """
-            Replace NiN's global average pooling with a dense layer: what happens to speed, accuracy and \\
+            Replace NiN's global average pooling with a dense layer: what happens to speed, accuracy and \
             the number of parameters?
             """, answer: denseHead),
         Exercise([4], .computed, """
-            How many parameters does NiN have, how much computation does it need, and how much memory \\
+            How many parameters does NiN have, how much computation does it need, and how much memory \
             does it take to train and to predict (measured)?
             """, answer: resourceUse),
     ]

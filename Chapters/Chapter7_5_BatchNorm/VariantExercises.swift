@@ -60,13 +60,17 @@ extension BatchNormChapter {
     static func fixedScaleAndShift(_ run: ChapterRun) throws -> ExerciseResult {
         let (learned, fixed) = ("β and γ learned", "β = 0 and γ = 1 fixed")
         var frozen = 0
+        var frozenTensors: [Tensor] = []
         let study = try lenetStudy(run, [(learned, { bnLeNet() }), (fixed, { bnLeNet() })]) { name, trainer in
             guard name == fixed else { return }
             frozen = 0
+            frozenTensors = []
             for (_, module) in trainer.net.namedModules where module is BatchNorm {
-                for p in module.parameters { p.requiresGrad = false; frozen += p.count }
+                for p in module.parameters { p.requiresGrad = false; frozen += p.count; frozenTensors.append(p) }
             }
         }
+        // The distinct values the fixed γ and β hold after training (the last seed's network): 0 and 1.
+        let fixedValues = Set(frozenTensors.flatMap(\.data)).sorted()
         Narration.say("""
         \(study.compare(fixed, with: learned)). With β and γ fixed every sigmoid receives inputs of mean 0 and \
         variance 1, its near-linear middle: the layer loses the freedom to choose where on the sigmoid to \
@@ -74,7 +78,9 @@ extension BatchNormChapter {
         The fixed network has \(groupDigits(study.parameters(learned) - frozen)) parameters that learn, \(frozen) fewer.
         """)
         try run.draw(study.accuracyCurves(title: "Batch norm with β and γ learned or fixed"), to: "exercise-5.png")
-        return ExerciseResult(json: study.json.objectValue, pictures: ["exercise-5.png"])
+        return ExerciseResult(json: study.json.objectValue.merging(["fixed_parameters": .number(Double(frozen)),
+                                                                   "fixed_values_after_training": .array(fixedValues.map { .number(Double($0)) })]) { a, _ in a },
+                              pictures: ["exercise-5.png"])
     }
 
     /// Exercise 6: dropout 0.5 after the hidden dense layers, batch norm everywhere, both, neither.

@@ -10,7 +10,7 @@ extension RegNetChapter {
         Exercise([1], .experiment, "Give RegNetX four stages instead of two: does a deeper RegNetX do better?", answer: fourStages),
         Exercise([2], .experiment, "Build RegNetX-32 from ResNet blocks instead of ResNeXt blocks: what changes?", answer: resNetBlocks),
         Exercise([3], .experiment, """
-            "VioNet": sample networks that break one of AnyNetX_E's rules each (shared b, shared g, widths \\
+            "VioNet": sample networks that break one of AnyNetX_E's rules each (shared b, shared g, widths \
             or depths that do not decrease); which rule matters most?
             """, answer: vioNet),
     ]
@@ -66,15 +66,19 @@ extension RegNetChapter {
 
     /// Exercise 3: samples from AnyNetX_E and from four "VioNet" spaces, each breaking one rule,
     /// inside the study's FLOP band, trained with the study's recipe. Quick: 6 networks per
-    /// space, 200 steps each; --full: 20 networks, 400 steps.
+    /// space, 200 steps each; --full: 20 networks, 400 steps. --train-limit N trains each network
+    /// on N images (N / 64 steps), --test-limit scores it on that many test images.
     static func vioNet(_ run: ChapterRun) throws -> ExerciseResult {
         let full = run.settings.profile == "full"
-        let (samples, steps) = full ? (20, 400) : (6, 200)
+        let batch = DesignSpaceStudyChapter.batchSize
+        let samples = full ? 20 : 6
+        let steps = run.options.trainLimit.map { Swift.max(1, $0 / batch) } ?? (full ? 400 : 200)
         let band = StudyOptions.parseBand(DesignSpaceStudyChapter.defaultBand)!
         let sampler = DesignSpaceSampler(side: DesignSpaceStudyChapter.side, flopBand: band)
-        let all = try run.loadData()
-        let images = steps * DesignSpaceStudyChapter.batchSize
-        let data = FashionMNIST(train: all.train.prefix(images), test: all.test.prefix(DesignSpaceStudyChapter.testImages), directory: all.directory)
+        let images = steps * batch
+        let testImages = run.options.testLimit ?? DesignSpaceStudyChapter.testImages
+        let all = try run.loadData(trainLimit: .some(images), testLimit: .some(testImages))
+        let data = FashionMNIST(train: all.train.prefix(images), test: all.test.prefix(testImages), directory: all.directory)
         let epochs = (images + data.train.count - 1) / Swift.max(data.train.count, 1)
         print("""
         \(samples) networks per space inside \(DesignSpaceStudyChapter.defaultBand.replacingOccurrences(of: ":", with: "–")) MFLOPs, each \
