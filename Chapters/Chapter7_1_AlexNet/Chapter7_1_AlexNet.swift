@@ -27,6 +27,7 @@ struct AlexNetChapter: Chapter {
 
     func tell() throws {
         Narration.section("7.1 Deep Convolutional Neural Networks (AlexNet)")
+        Narration.section("7.1.1 Learning representations")
         Narration.say("""
         Before 2012, computer vision pipelines fed hand-made features (SIFT, SURF, HOG) to a simple \
         classifier, and the features mattered more than the learning algorithm. AlexNet (Krizhevsky, \
@@ -35,6 +36,7 @@ struct AlexNetChapter: Chapter {
         1.2 million labelled images) and hardware (two GPUs with 3 GB each, which did the convolutions' \
         many multiply-adds in parallel).
         """)
+        Narration.section("7.1.2 AlexNet")
         Narration.say("""
         The design is LeNet's, bigger: eight layers with weights, five convolutional and three fully \
         connected, ReLU instead of the sigmoid (its gradient does not vanish for large inputs), dropout \
@@ -44,12 +46,16 @@ struct AlexNetChapter: Chapter {
         """)
         let net = try modelSummary()
         if run.mode == .summaryOnly { return }
+        Narration.section("7.1.3 Reading the dataset")
+        Narration.say("""
+        The book upsamples the 28×28 Fashion-MNIST images to 224×224, the ImageNet size, only so that \
+        AlexNet's layers fit; it adds no information and costs 64 times the arithmetic.
+        """)
         let data = try run.loadData()
         try train(net, data: data)
     }
 
     func modelSummary() throws -> Sequential {
-        Narration.section("7.1.2 The model")
         Narration.say("The book's layer-by-layer shapes on one 224×224 image:")
         let (net, _, summary) = try run.presentNetwork("AlexNet", bookSide: 224, afterBookPrintout: { book in
             "\n\(groupDigits(book.totalParameters)) parameters at 224×224, \(formatFlops(book.totalFlops))FLOPs per image."
@@ -64,11 +70,7 @@ struct AlexNetChapter: Chapter {
     }
 
     func train(_ net: Sequential, data: FashionMNIST) throws {
-        Narration.section("7.1.3 Training")
-        Narration.say("""
-        The book upsamples the 28×28 Fashion-MNIST images to 224×224, the ImageNet size, only so that \
-        AlexNet's layers fit; it adds no information and costs 64 times the arithmetic.
-        """)
+        Narration.section("7.1.4 Training AlexNet")
         run.announce()
         Random.seed(run.seed)
         net.initialize(.xavierUniform)

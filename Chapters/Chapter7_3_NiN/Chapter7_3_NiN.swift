@@ -96,7 +96,8 @@ struct NiNChapter: Chapter {
     func train(_ net: Sequential, data: FashionMNIST) throws {
         Narration.section("7.3.3 Training")
         Narration.say("""
-        NiN is the least stable network of the chapter: the book's own runs with identical code ended \
+        NiN is the least stable network of the chapter: the fourteen published builds of the book's notebook \
+        (d2l-zh 2.0.0-alpha2 to 2.0.0, identical code, from the git history of its Colab repository) ended \
         anywhere between 0.38 and 0.88 test accuracy, and it can sit at chance (loss 2.303) for a \
         while before it starts to learn. Its scores come out of ReLUs in a last block of only 10 \
         channels, so once those ReLUs are all off for every image no gradient flows and training \

@@ -75,8 +75,9 @@ struct GoogLeNetChapter: Chapter {
         Narration.section("7.4.3 Training")
         Narration.say("""
         Without batch normalization (it came later, section 7.5), this 22-layer network starts slowly \
-        and lr 0.1 is at the edge: one of the book's own published runs ended with `loss nan`. If the \
-        loss stops being a number, training stops and says so.
+        and lr 0.1 is at the edge: one of the twelve published builds of the book's notebook \
+        (d2l-zh 2.0.0-alpha2 to 2.0.0, same code, found in the git history of its Colab repository) \
+        ended with `loss nan`. If the loss stops being a number, training stops and says so.
         """)
         run.announce()
         Random.seed(run.seed)

@@ -30,17 +30,12 @@ struct BatchNormChapter: Chapter {
     func tell() throws {
         Narration.section("7.5 Batch Normalization")
         Narration.say("""
-        Deep networks are hard to train: as the parameters of early layers change, the inputs of \
-        later layers drift, and a step size that suits one layer may be too large for another. \
-        Batch normalization (Ioffe & Szegedy, 2015) standardises a layer's inputs over the current \
-        minibatch B and then lets the network rescale and shift them with learned parameters:
-            BN(x) = γ ⊙ (x − μ̂_B) / σ̂_B + β,   σ̂²_B = mean((x − μ̂_B)²) + ε.
-        After a fully connected layer the statistics are taken per feature over the batch; after a \
-        convolution, per channel over the batch and all positions. In prediction mode the layer uses \
-        running averages collected during training instead, so a prediction does not depend on the \
-        other examples in the batch.
+        Batch normalization (Ioffe & Szegedy, 2015) makes deep networks train faster and more \
+        reliably; with residual blocks (section 7.6) it made networks of over a hundred layers \
+        trainable. It standardises a layer's inputs over each minibatch.
         """)
-
+        Self.trainingDeepNetworks()
+        try batchNormLayers()
         try fromScratchDemo()
         let summary = try lenetSummary()
         if run.mode == .summaryOnly { return }
@@ -48,15 +43,64 @@ struct BatchNormChapter: Chapter {
         try train(data: data, summary: summary)
     }
 
-    // MARK: 7.5.2 From scratch
+    // MARK: 7.5.1 and 7.5.2
+
+    static func trainingDeepNetworks() {
+        Narration.section("7.5.1 Training deep networks")
+        Narration.say("""
+        Three observations motivate it. First, we standardise input features (mean 0, variance 1) \
+        before training because optimisers work best on well-scaled problems; batch normalization does \
+        the same for the inputs of every layer. Second, the intermediate values of a deep network can \
+        differ by orders of magnitude between layers, between units and over the course of training, \
+        so a learning rate that suits one layer is wrong for another; keeping them in range removes \
+        that drift. Third, deeper networks overfit more easily, and the noise of statistics estimated \
+        on a random minibatch acts as a regulariser.
+        """)
+    }
+
+    func batchNormLayers() throws {
+        Narration.section("7.5.2 Batch normalization layers")
+        Narration.say("""
+        For a minibatch B the layer computes
+
+            BN(x) = γ ⊙ (x − μ̂_B) / σ̂_B + β,   μ̂_B = mean over B of x,   σ̂²_B = mean((x − μ̂_B)²) + ε,
+
+        with a learned scale γ and shift β that let the network undo the standardisation where that \
+        helps. After a fully connected layer the statistics are taken per feature over the batch; after \
+        a convolution, per channel over the batch and all positions. It needs batches of more than one \
+        example: with one, x − μ̂_B is 0 everywhere and the layer outputs β whatever its input (this \
+        program's layers refuse such a batch when training). In prediction mode it uses running \
+        averages collected during training instead, so a prediction does not depend on the other \
+        examples in its batch: the layer computes different things in training and in prediction, \
+        like dropout.
+        """)
+        var g = SeededGenerator(seed: run.seed &+ 11)
+        let x = Tensor(shape: [4, 3], data: (0..<12).map { _ in 3 + 2 * g.normal() })
+        let rowMean = x.mean(axes: [1], keepDim: true)
+        let layerNormed = (x - rowMean) / ((x - rowMean).squared().mean(axes: [1], keepDim: true) + 1e-5).sqrt()
+        Narration.say("""
+        Layer normalization (Ba et al., 2016) standardises each example over its own features instead \
+        of each feature over the batch, so it works for a batch of one and computes the same in \
+        training and prediction. On a (4, 3) batch with example means \(list(rowMean.data)) it gives \
+        examples with means \(list(layerNormed.mean(axes: [1]).data)). It is the normalization of the \
+        Transformers later in the book.
+        """)
+    }
+
+    // MARK: 7.5.3 From scratch
 
     func fromScratchDemo() throws {
-        Narration.section("7.5.2 Implementation from scratch")
+        Narration.section("7.5.3 Implementation from scratch")
         Narration.say("""
         `batch_norm` is written with tensor operations only (mean, subtraction, square, square root), \
         so reverse-mode autograd works out its gradient, exactly as in the book. A `BatchNorm` layer \
         around it holds γ (ones), β (zeros) and the moving mean and variance (zeros and ones), updated \
-        as moving ← 0.9·moving + 0.1·batch statistic.
+        as moving ← 0.9·moving + 0.1·batch statistic. One difference from the book's code: its \
+        `batch_norm` chooses between batch and running statistics by whether gradients are being \
+        recorded (`torch.is_grad_enabled()`), ours by the layer's training mode, which train() and \
+        eval() set. They agree whenever a network is evaluated inside `torch.no_grad()`, as the book's \
+        loop does, but code that predicts with gradients on would use batch statistics in the book's \
+        version and the running ones here.
         """)
         var g = SeededGenerator(seed: run.seed &+ 7)
         let x = Tensor(shape: [4, 3], data: (0..<12).map { _ in 3 + 2 * g.normal() })
@@ -70,10 +114,10 @@ struct BatchNormChapter: Chapter {
         print()
     }
 
-    // MARK: 7.5.3 LeNet with batch normalization
+    // MARK: 7.5.4 LeNet with batch normalization
 
     func lenetSummary() throws -> LayerSummary {
-        Narration.section("7.5.3 Applying batch normalization in LeNet")
+        Narration.section("7.5.4 LeNet with batch normalization")
         Narration.say("""
         Batch normalization goes after each convolution or fully connected layer and before its \
         sigmoid. The layers infer their input sizes on the first call (like PyTorch's lazy layers), \
@@ -113,7 +157,7 @@ struct BatchNormChapter: Chapter {
             run.metrics.results["first_bn_beta"] = .array(first.beta.data.map { .number(Double($0)) })
         }
 
-        Narration.section("7.5.4 Concise implementation")
+        Narration.section("7.5.5 Concise implementation")
         Narration.say("""
         The core's `BatchNorm` does the same in one fused kernel with a hand-written backward pass; \
         it infers from its first input whether it is a `BatchNorm2d` or a `BatchNorm1d`. Like \
@@ -127,6 +171,7 @@ struct BatchNormChapter: Chapter {
                                            labelled: true, earlier: [(name: "scratch", history: scratchTrainer.history)])
         print("(the book, zh 2.0.0 on a V100 GPU: loss 0.267, train acc 0.902, test acc 0.708)\n")
 
+        Self.controversy()
         try compareImplementations(data: data)
 
         Narration.section("Pictures")
@@ -140,13 +185,26 @@ struct BatchNormChapter: Chapter {
         try run.finish()
     }
 
+    static func controversy() {
+        Narration.section("7.5.6 Controversy")
+        Narration.say("""
+        The original paper explained the method by "internal covariate shift": the distribution of \
+        each layer's inputs changes as the layers below learn, and normalising them was said to remove \
+        that shift. The name is loose (covariate shift means something else in statistics) and later \
+        experiments found that batch normalization does not reduce the shift in that sense; Santurkar \
+        et al. (2018) argue it helps by making the loss surface smoother, and others point to its \
+        regularising noise. That it works is well established; why it works is still debated. An \
+        intuition that guides a design is not yet an explanation of it.
+        """)
+    }
+
     /// Whether the network `key` has learned weights to show: trained here, or loaded with --eval-only.
     func hasLearned(_ key: String) -> Bool { run.mode != .evalOnly || run.loadedKeys.contains(key) }
 
     // MARK: Scratch vs fused, number by number
 
     func compareImplementations(data: FashionMNIST) throws {
-        Narration.section("Scratch versus fused, number by number")
+        Narration.section("Beyond the book: scratch versus fused, number by number")
         Narration.say("""
         Beyond the book: the two implementations should compute the same function. Both networks get \
         identical weights and the same batch of training images; we compare the outputs in training \

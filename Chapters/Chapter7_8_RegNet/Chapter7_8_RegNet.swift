@@ -40,14 +40,19 @@ struct RegNetChapter: Chapter {
         if !options.merge.isEmpty { return try mergeShards() }
         Narration.section("7.8 Designing Convolution Network Architectures (AnyNet, RegNet)")
         Narration.say("""
-        The networks so far were designed by hand, one insight at a time. Radosavovic et al. (2020) \
-        designed *design spaces* instead: families of networks described by a few parameters. A space is \
-        judged by sampling networks from it, training each briefly, and comparing the distribution of \
-        their errors; a refinement that shifts the whole distribution towards low error is kept.
+        The networks so far were designed by hand, one insight at a time: 3×3 convolutions (VGG), 1×1 \
+        convolutions and global pooling (NiN), branches (GoogLeNet), the identity shortcut (ResNet), \
+        grouped convolutions (ResNeXt). Neural architecture search automates the hunt for the single \
+        best network in a huge space, at a cost few can pay, and returns one network rather than a \
+        reason. Radosavovic et al. (2020) designed *design spaces* instead: families of networks \
+        described by a few parameters. A space is judged by sampling networks from it, training each \
+        briefly, and comparing the distribution of their errors; a refinement that shifts the whole \
+        distribution towards low error is kept. The outcome is RegNet and a handful of design rules.
         """)
         var net: Sequential?
         if options.part != .study {
             try blockDemo()
+            Self.designSpaces()
             net = try modelSummary()
         }
         if run.mode == .summaryOnly {
@@ -62,7 +67,7 @@ struct RegNetChapter: Chapter {
         }
         if options.part == .all && run.startsFromSavedWeights {
             // Loaded weights are RegNetX-32's: the study trains its own networks from scratch.
-            print("(The design-space study (7.8.5) is skipped with --load/--eval-only; run it alone with --part study.)")
+            print("(The design-space study is skipped with --load/--eval-only; run it alone with --part study.)")
         } else if options.part != .network {
             try DesignSpaceStudyChapter(run: run, options: options, data: data).tell()
             files += [DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.logFile]
@@ -90,8 +95,41 @@ struct RegNetChapter: Chapter {
         run.metrics.results["block_demo_shape"] = .array(y.shape.map { .number(Double($0)) })
     }
 
+    /// The number of free choices of an AnyNet with four stages: widths c0…c4, and per stage a
+    /// depth, a bottleneck ratio and a group width.
+    static let anyNetParameters = 5 + 3 * 4
+
+    static func designSpaces() {
+        Narration.section("7.8.2 Distributions and parameters of design spaces")
+        let combinations = 1 << anyNetParameters
+        Narration.say("""
+        An AnyNet for ImageNet has four stages, so its free choices are the widths c0…c4, the depths \
+        d1…d4, the bottleneck ratios k1…k4 and the group widths g1…g4: \(anyNetParameters) parameters. Even with \
+        only two values each that is 2^\(anyNetParameters) = \(groupDigits(combinations)) networks to train, and \
+        finding the best of them would teach nothing about the next design. The approach rests on four \
+        assumptions: good design principles exist, so a whole distribution of networks can be good; a \
+        network's error after a short training predicts its final error (multi-fidelity optimisation); \
+        what holds for small networks holds for larger ones; and the design choices act roughly \
+        independently, so they can be studied one at a time.
+        """)
+        Narration.say("""
+        A design space with a sampling distribution p then has an error distribution F(e, p) = \
+        P(e(net) ≤ e) for net drawn from p. With n sampled networks and their errors e_1 … e_n it is \
+        estimated by the empirical CDF
+
+            F̂(e) = (1/n) Σᵢ 1(eᵢ ≤ e),
+
+        the fraction of the sample with error at most e. A space whose F̂ lies above another's everywhere \
+        is better (more of its networks reach every error level). The paper's refinements, each checked \
+        this way: one bottleneck ratio for all stages (AnyNetX_B), one group width (C), widths that do not \
+        decrease from stage to stage (D), depths that do not decrease (E); sharing k and g cost nothing, \
+        the orderings helped. The best networks of E have widths that grow roughly linearly with the \
+        block index, which RegNet turns into a rule with six parameters; and k = 1, no bottleneck, works best.
+        """)
+    }
+
     func modelSummary() throws -> Sequential {
-        Narration.section("7.8.3 RegNetX-32")
+        Narration.section("7.8.3 RegNet")
         Narration.say("""
         The book's RegNetX-32 follows the paper's rules for good networks (no bottleneck, shared group \
         width 16, widths and depths that grow from stage to stage): stem 32 channels, two stages of 4 and \
@@ -115,6 +153,18 @@ struct RegNetChapter: Chapter {
         Narration.say("The 32 filters of the stem's 3×3 convolution, and one test image after the stem and each stage.")
         try run.drawPictures(net: net, stages: [0: "stem (32)", 1: "stage 1 (32)", 2: "stage 2 (80)"],
                              data: data, modelName: "RegNetX-32")
+        Self.discussion()
+    }
+
+    static func discussion() {
+        Narration.section("7.8.5 Discussion")
+        Narration.say("""
+        Locality and translation invariance, built into convolutions, kept CNNs ahead in vision from \
+        LeNet until Transformers, which assume much less about images, overtook them once training sets \
+        reached hundreds of millions of images: with enough data, scale beats inductive bias. The \
+        design-space method itself outlives the architectures it was applied to: compare populations \
+        of networks, not single winners.
+        """)
     }
 
     func mergeShards() throws {

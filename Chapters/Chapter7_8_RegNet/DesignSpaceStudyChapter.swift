@@ -20,7 +20,7 @@ struct DesignSpaceStudyChapter {
     let data: FashionMNIST
 
     static func describeSpaces(_ options: StudyOptions) {
-        Narration.section("7.8.5 Beyond the book: design spaces, sampled and measured")
+        Narration.section("Beyond the book: design spaces, sampled and measured")
         Narration.say("""
         The paper samples 500 networks per space inside a 360–400 MFLOP band and trains each for 10 \
         ImageNet epochs. Here the same procedure runs at laptop scale on \(side)×\(side) Fashion-MNIST: \
@@ -114,7 +114,7 @@ struct DesignSpaceStudyChapter {
 
     /// The table, the EDF plot and what this run measured, next to what the paper found.
     static func report(_ records: [StudyRecord], spaces: [DesignSpace], run: ChapterRun) throws {
-        Narration.section("7.8.5 Results of this study")
+        Narration.section("Beyond the book: results of this study")
         let groups = spaces.map { s in (space: s, errors: records.filter { $0.space == s }.map(\.error)) }
         var table: [[String]] = [["space", "n", "min error", "median", "mean ± s.e.", "mean MFLOPs", "mean params"]]
         var stats: [SpaceStatistics] = []

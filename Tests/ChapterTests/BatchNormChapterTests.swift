@@ -176,7 +176,7 @@ import Testing
         let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         for png in pictures { #expect(report.contains("<img src=\"\(png)\""), "\(png)") }
         for line in results { #expect(report.contains(String(line)), "\(line)") }
-        #expect(report.contains("<h2>7.5.4 Concise implementation</h2>") && report.contains("status: finished"))
+        #expect(report.contains("<h2>7.5.5 Concise implementation</h2>") && report.contains("status: finished"))
 
         // The saved weights evaluate to the same test accuracy, and draw their filters.
         let again = ChapterRunner.temporaryFolder("e2e-eval")
