@@ -64,8 +64,9 @@ extension ChapterRun {
     /// (the book's settings) or the flags set these fields themselves.
     /// `learningRate`, `batchSize` and `resize`, when given, are the exercise's own settings
     /// (another network's, say) and hold with --full too, unless a flag sets them.
+    /// `lrDecay`, when given, is a schedule for the quick budget only (the book has none).
     public func exerciseConfig(epochs: Int, trainLimit: Int?, testLimit: Int?,
-                               learningRate: Float? = nil, batchSize: Int? = nil, resize: Int? = nil) -> TrainConfig {
+                               learningRate: Float? = nil, batchSize: Int? = nil, resize: Int? = nil, lrDecay: Double? = nil) -> TrainConfig {
         var c = config
         if options.lr == nil, let learningRate { c.learningRate = learningRate }
         if options.batchSize == nil, let batchSize { c.batchSize = batchSize }
@@ -74,6 +75,7 @@ extension ChapterRun {
         if options.epochs == nil { c.epochs = epochs }
         if options.trainLimit == nil { c.trainLimit = trainLimit }
         if options.testLimit == nil { c.testLimit = testLimit }
+        if options.lrDecay == nil, let lrDecay { c.lrDecay = lrDecay }
         return c
     }
 

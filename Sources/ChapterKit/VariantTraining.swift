@@ -125,8 +125,14 @@ public struct VariantTraining {
     /// left the plateau where it predicts about one class.
     public func failedToLearn(_ variant: String) -> Bool { diverged(variant) || testAccuracy(variant) < 0.2 }
 
-    /// "0.812 against 0.800 (+0.012), ..." with a verdict that uses the seed spread when there is one.
+    /// "X reaches 0.812 test accuracy against 0.800 for Y (+0.012), …" with a verdict that uses
+    /// the seed spread when there is one; a sentence, so it starts with a capital letter.
     public func compare(_ variant: String, with baseline: String) -> String {
+        let sentence = comparison(variant, with: baseline)
+        return sentence.prefix(1).uppercased() + sentence.dropFirst()
+    }
+
+    private func comparison(_ variant: String, with baseline: String) -> String {
         let (a, b) = (testAccuracy(variant), testAccuracy(baseline))
         if failedToLearn(variant) || failedToLearn(baseline) {
             let failed = [variant, baseline].filter(failedToLearn)

@@ -66,6 +66,32 @@ public struct AnyNetArchitecture: Sendable, Hashable, Codable {
     }
 }
 
+extension AnyNetArchitecture {
+    /// Multiply-adds of one side×side image through the convolutions and the linear layer,
+    /// without biases, batch norm, ReLU or pooling: the complexity pycls reports as "flops"
+    /// and the paper's "MF" (360–400MF = 360–400 million multiply-adds).
+    public func multiplyAdds(side: Int, classes: Int = 10) -> Int {
+        func out(_ n: Int, stride: Int) -> Int { (n + 2 - 3) / stride + 1 }      // 3×3, pad 1
+        var h = out(side, stride: 2)
+        var total = h * h * stem * 9
+        var cin = stem
+        for s in stages {
+            let bot = s.bottleneckWidth
+            for i in 0..<s.depth {
+                let inC = i == 0 ? cin : s.channels
+                let hIn = h
+                if i == 0 { h = out(h, stride: 2) }
+                total += hIn * hIn * inC * bot                   // 1×1 at the input size
+                total += h * h * bot * s.groupWidth * 9           // grouped 3×3: each output reads groupWidth channels
+                total += h * h * bot * s.channels                 // 1×1
+                if i == 0 { total += h * h * inC * s.channels }   // 1×1 stride-2 projection
+            }
+            cin = s.channels
+        }
+        return total + cin * classes
+    }
+}
+
 /// AnyNetX_A … _E and RegNetX, each a refinement of the one before (Table 1 of the paper).
 public enum DesignSpace: String, CaseIterable, Sendable, Codable {
     case a = "A", b = "B", c = "C", d = "D", e = "E", x = "X"
@@ -183,6 +209,9 @@ public struct DesignSpaceSampler: Sendable {
             let wa = logUniform(r.regWa.lowerBound, r.regWa.upperBound, quantum: 0.1, &g)
             let wm = logUniform(r.regWm.lowerBound, r.regWm.upperBound, quantum: 0.001, &g)
             let b = r.bottlenecks.randomElement(using: &g)!, gw = r.groupWidths.randomElement(using: &g)!
+            // pycls's rule: the quantised widths must give exactly the stages asked for, and
+            // as many as their exponents span (no level merged away by rounding).
+            guard Self.regNetStageCount(depth: d, w0: w0, wa: wa, wm: wm) == r.stages else { return nil }
             let widths = Self.quantizedLinearWidths(depth: d, w0: w0, wa: wa, wm: wm)
             var runs: [(d: Int, w: Int, b: Int, g: Int)] = []
             for w in widths {
@@ -225,6 +254,15 @@ public struct DesignSpaceSampler: Sendable {
         }
     }
 
+    /// The number of stages a RegNet's parameters give, as pycls's sampler checks it: the
+    /// distinct quantised widths, or nil when that is not the number of width levels their
+    /// exponents s_j span (two levels merged by rounding to multiples of 8), which pycls rejects.
+    public static func regNetStageCount(depth: Int, w0: Double, wa: Double, wm: Double) -> Int? {
+        let exponents = (0..<depth).map { j in (log((w0 + wa * Double(j)) / w0) / log(wm)).rounded() }
+        let stages = Set(quantizedLinearWidths(depth: depth, w0: w0, wa: wa, wm: wm)).count
+        return stages == Int(exponents.max() ?? 0) + 1 ? stages : nil
+    }
+
     /// Whether `arch` belongs to `space` (the checks the tests run on every sample).
     public func satisfies(_ arch: AnyNetArchitecture, _ space: DesignSpace) -> Bool {
         let s = arch.stages, r = ranges
@@ -237,7 +275,7 @@ public struct DesignSpaceSampler: Sendable {
             if space != .x && !r.depth.contains(st.depth) { return false }
         }
         if space == .x && !r.regDepth.contains(s.reduce(0) { $0 + $1.depth }) { return false }
-        if space != .x && s.count != r.stages { return false }
+        if s.count != r.stages { return false }
         let sharedB = Set(s.map(\.botMul)).count == 1
         // A shared group width may be cut to a stage's bottleneck width by the divisibility fix.
         let nominalG = s.map(\.groupWidth).max()!

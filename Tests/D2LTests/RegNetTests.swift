@@ -114,6 +114,30 @@ extension CoreTests {
             #expect(DesignSpaceSampler.compatible(width: 48, bottleneck: 2, groupWidth: 8) == (48, 8))
             // u_j = 24 + 36 j with wm = 2.5: 24, 60, 96, 132 → s = 0, 1, 2, 2 → 24, 60, 150, 150 (rounded to 8s).
             #expect(DesignSpaceSampler.quantizedLinearWidths(depth: 4, w0: 24, wa: 36, wm: 2.5) == [24, 64, 152, 152])
+            // pycls's stage rule: exponents 0, 1, 2, 2 give three widths and span three levels.
+            #expect(DesignSpaceSampler.regNetStageCount(depth: 4, w0: 24, wa: 36, wm: 2.5) == 3)
+            // u = 8, 8.4 with wm 1.05: exponents 0 and 1, but both round to width 8: rejected.
+            #expect(DesignSpaceSampler.quantizedLinearWidths(depth: 2, w0: 8, wa: 0.4, wm: 1.05) == [8, 8])
+            #expect(DesignSpaceSampler.regNetStageCount(depth: 2, w0: 8, wa: 0.4, wm: 1.05) == nil)
+        }
+
+        /// Multiply-adds as pycls counts them, by hand for one small network at 28×28: stem
+        /// 3×3 1→16 on 14×14; one block to 32 channels (b = 1, g = 8) that halves to 7×7.
+        @Test func multiplyAddsCountedByHand() {
+            let arch = AnyNetArchitecture(stem: 16, stages: [AnyNetStage(depth: 1, channels: 32, groupWidth: 8, botMul: 1)])
+            let stem = 14 * 14 * 16 * 9
+            let reduce = 14 * 14 * 16 * 32            // 1×1 at the input's 14×14
+            let grouped = 7 * 7 * 32 * 8 * 9          // 3×3, stride 2, 4 groups of 8 channels
+            let expand = 7 * 7 * 32 * 32
+            let projection = 7 * 7 * 16 * 32
+            #expect(arch.multiplyAdds(side: 28) == stem + reduce + grouped + expand + projection + 32 * 10)
+            // With a bottleneck (b = 2: 16 channels inside, g = 8: 2 groups) and a second block.
+            let deeper = AnyNetArchitecture(stem: 16, stages: [AnyNetStage(depth: 2, channels: 32, groupWidth: 8, botMul: 0.5)])
+            let first = 14 * 14 * 16 * 16 + 7 * 7 * 16 * 8 * 9 + 7 * 7 * 16 * 32 + 7 * 7 * 16 * 32
+            let second = 7 * 7 * 32 * 16 + 7 * 7 * 16 * 8 * 9 + 7 * 7 * 16 * 32
+            #expect(deeper.multiplyAdds(side: 28) == stem + first + second + 32 * 10)
+            // Against the layer summary: its FLOPs count 2 per multiply-add plus biases, BN, ReLU and pooling.
+            #expect(2 * arch.multiplyAdds(side: 28) < arch.flops(side: 28))
         }
 
         @Test func shardsPartitionTheIndices() {
