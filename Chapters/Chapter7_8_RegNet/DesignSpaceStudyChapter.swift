@@ -22,7 +22,8 @@ struct DesignSpaceStudyChapter {
     static func describeSpaces(_ options: StudyOptions) {
         Narration.section("Beyond the book: design spaces, sampled and measured")
         Narration.say("""
-        The paper samples 500 networks per space inside a 360–400 MFLOP band and trains each for 10 \
+        The paper samples 500 networks per space inside a band of 360–400 million multiply-adds (its \
+        "360–400MF"; about 720–800 MFLOPs as this program counts, 2 per multiply-add) and trains each for 10 \
         ImageNet epochs. Here the same procedure runs at laptop scale on \(side)×\(side) Fashion-MNIST: \
         \(DesignSpaceRanges().summary). Networks are kept only if their forward pass costs \
         \(options.flopsBand.replacingOccurrences(of: ":", with: "–")) MFLOPs per image (rejection sampling), \
@@ -130,9 +131,28 @@ struct DesignSpaceStudyChapter {
         }
         print(alignedColumns(table, rightAligned: [1, 2, 3, 5, 6]).joined(separator: "\n"))
         print()
-        try designSpaceEDFPlot(groups, title: "Error EDFs of the design spaces (\(records.count) networks)")
+        try errorEDFPlot(groups.map { (name: $0.space.name, errors: $0.errors) },
+                         title: "Error EDFs of the design spaces (\(records.count) networks)", bands: true)
             .writePNG(to: run.path(plotFile))
         run.show(plotFile)
+        let steps = refinementSteps(groups.filter { !$0.errors.isEmpty })
+        if !steps.isEmpty {
+            print(alignedColumns([["step", "Δ mean error (95% bootstrap interval)", "KS distance", "this run", "the paper"]] + steps.map {
+                [$0.step, String(format: "%+.3f (%+.3f … %+.3f)", $0.difference.estimate, $0.difference.low, $0.difference.high),
+                 String(format: "%.2f", $0.ks), $0.measured, $0.paper]
+            }, rightAligned: [2]).joined(separator: "\n") + "\n")
+            Narration.say(steps.map { s in
+                s.agrees ? "\(s.step): \(s.measured), as the paper found."
+                    : (s.difference.sign == 0 ? "\(s.step): the interval contains 0, so this run cannot tell (the paper: \(s.paper))."
+                                              : "\(s.step): \(s.measured), against the paper (\(s.paper)), outside the interval.")
+            }.joined(separator: " "))
+        }
+        try bestOfNPlot(groups.filter { !$0.errors.isEmpty }).writePNG(to: run.path(bestOfNFile))
+        run.show(bestOfNFile)
+        run.metrics.results["design_space_steps"] = .array(steps.map {
+            .object(["step": .string($0.step), "mean_difference": .number($0.difference.estimate), "low": .number($0.difference.low),
+                     "high": .number($0.difference.high), "ks": .number($0.ks), "agrees_with_paper": .bool($0.agrees)])
+        })
         run.metrics.results["design_space_study"] = .array(stats.map {
             .object(["space": .string($0.space.name), "n": .number(Double($0.n)), "min_error": .number($0.minError),
                      "mean_error": .number($0.meanError), "median_error": .number($0.medianError)])
@@ -149,11 +169,57 @@ struct DesignSpaceStudyChapter {
         """, best.space.name, best.meanError, worst.space.name, worst.meanError, bestMin.space.name, bestMin.minError,
                                   stats.map(\.n).min() ?? 0, noise))
         Narration.say("""
-        The paper (500 networks per space at 360–400 MFLOPs, 10 ImageNet epochs) found: sharing b (B) \
+        The paper (500 networks per space at 360–400 million multiply-adds, its "MF", about 720–800 \
+        MFLOPs as this program counts them; 10 ImageNet epochs) found: sharing b (B) \
         and then g (C) leaves the EDF virtually unchanged, non-decreasing widths (D) improve it \
         substantially, non-decreasing depths (E) improve it again, and RegNetX is better on average than \
         AnyNetX_E while keeping the best models.
         """)
+    }
+
+    /// One refinement of the paper (A→B, B→C, C→D, D→E, E→X) as this run measured it.
+    struct RefinementStep {
+        let step: String
+        /// mean error of the refined space − mean error of the one before, with its interval.
+        let difference: Interval
+        let ks: Double
+        /// What the interval says: "better", "worse" or "alike (interval contains 0)".
+        var measured: String { ["worse", "alike (interval contains 0)", "better"][1 - difference.sign] }
+        let paper: String
+        /// The paper's finding for the step: 0 for no change, −1 for lower error.
+        let paperSign: Int
+        var agrees: Bool { difference.sign == paperSign }
+    }
+
+    /// The paper's steps between the spaces present, in its order.
+    static func refinementSteps(_ groups: [(space: DesignSpace, errors: [Double])]) -> [RefinementStep] {
+        let expectations: [DesignSpace: (String, Int)] = [
+            .b: ("alike (sharing b costs nothing)", 0), .c: ("alike (sharing g costs nothing)", 0),
+            .d: ("better (increasing widths help)", -1), .e: ("better (increasing depths help)", -1),
+            .x: ("better on average", -1)]
+        var steps: [RefinementStep] = []
+        for (before, after) in zip(DesignSpace.allCases, DesignSpace.allCases.dropFirst()) {
+            guard let a = groups.first(where: { $0.space == before })?.errors, let b = groups.first(where: { $0.space == after })?.errors,
+                  a.count > 1, b.count > 1, let expected = expectations[after] else { continue }
+            steps.append(RefinementStep(step: "\(before.name) → \(after.name)", difference: bootstrapMeanDifference(a, b, seed: 7),
+                                        ks: kolmogorovSmirnov(a, b), paper: expected.0, paperSign: expected.1))
+        }
+        return steps
+    }
+
+    static let bestOfNFile = "design-space-best-of-n.png"
+
+    /// The expected lowest error among n networks drawn from each space, n = 1 … its sample size:
+    /// how many samples a space needs before it yields a good network.
+    static func bestOfNPlot(_ groups: [(space: DesignSpace, errors: [Double])]) -> Canvas {
+        let series = groups.enumerated().map { i, g in
+            LinePlot.Series(name: g.space.name, points: (1...Swift.max(g.errors.count, 1)).map { (x: Double($0), y: expectedBestOfN(g.errors, n: $0)) },
+                            color: RGB.palette[i % RGB.palette.count])
+        }
+        var plot = LinePlot(title: "Expected best error among n sampled networks", xLabel: "n (networks sampled and trained)",
+                            yLabel: "expected lowest test error", series: series)
+        plot.xMinStep = 1
+        return plot.render(width: 760, height: 460)
     }
 
     /// `--merge a.jsonl b.jsonl …`: combine shards into design-space.jsonl and report.

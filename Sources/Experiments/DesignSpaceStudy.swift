@@ -162,18 +162,25 @@ public func designSpaceEDFPlot(_ groups: [(space: DesignSpace, errors: [Double])
     errorEDFPlot(groups.map { (name: $0.space.name, errors: $0.errors) }, title: title)
 }
 
-/// The error EDFs of named groups of networks in one plot (see `designSpaceEDFPlot`).
-public func errorEDFPlot(_ groups: [(name: String, errors: [Double])], title: String) -> Canvas {
+/// The error EDFs of named groups of networks in one plot (see `designSpaceEDFPlot`); with
+/// `bands`, each EDF's pointwise 95% bootstrap band shaded behind it.
+public func errorEDFPlot(_ groups: [(name: String, errors: [Double])], title: String, bands: Bool = false) -> Canvas {
     let colors = RGB.palette
+    let all = groups.flatMap(\.errors)
+    let grid: [Double] = {
+        guard let lo = all.min(), let hi = all.max(), hi > lo else { return [] }
+        return (0...120).map { lo + (hi - lo) * Double($0) / 120 }
+    }()
     let series = groups.enumerated().compactMap { i, g -> LinePlot.Series? in
         guard !g.errors.isEmpty else { return nil }
         let s = ErrorStatistics(g.errors)
         var points = empiricalCDF(g.errors)
         points.insert((points[0].x, 0), at: 0)
-        return LinePlot.Series(name: String(format: "%@ n=%d min %.3f mean %.3f", g.name, s.n, s.minError, s.meanError),
-                               points: points, color: colors[i % colors.count], steps: true)
+        var series = LinePlot.Series(name: String(format: "%@ n=%d min %.3f mean %.3f", g.name, s.n, s.minError, s.meanError),
+                                     points: points, color: colors[i % colors.count], steps: true)
+        if bands && g.errors.count > 1 { series.band = edfBand(g.errors, grid: grid, seed: UInt64(i)) }
+        return series
     }
-    let all = groups.flatMap(\.errors)
     var plot = LinePlot(title: title, xLabel: "test error", yLabel: "cumulative fraction of networks", series: series)
     if let lo = all.min(), let hi = all.max() {
         let pad = Swift.max((hi - lo) * 0.05, 0.005)

@@ -69,6 +69,17 @@ public struct Canvas {
         cairo_fill(surface.context)
     }
 
+    /// A translucent filled polygon (a confidence band around a curve).
+    public mutating func shade(polygon points: [(Int, Int)], _ c: RGB, alpha: Double) {
+        guard let first = points.first, points.count >= 3 else { return }
+        let cr = surface.context
+        setColor(c, alpha: alpha)
+        cairo_move_to(cr, Double(first.0) + 0.5, Double(first.1) + 0.5)
+        for p in points.dropFirst() { cairo_line_to(cr, Double(p.0) + 0.5, Double(p.1) + 0.5) }
+        cairo_close_path(cr)
+        cairo_fill(cr)
+    }
+
     /// A 1-pixel rectangle outline.
     public mutating func frame(x: Int, y: Int, w: Int, h: Int, _ c: RGB) {
         fill(x: x, y: y, w: w, h: 1, c); fill(x: x, y: y + h - 1, w: w, h: 1, c)

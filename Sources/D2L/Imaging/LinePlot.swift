@@ -11,6 +11,8 @@ public struct LinePlot {
         public let steps: Bool
         /// Draw thin and dashed, on top of the solid lines (a second run over the first).
         public let dashed: Bool
+        /// A band (a confidence interval at each x) shaded in the series' colour behind the lines.
+        public var band: [(x: Double, low: Double, high: Double)] = []
         public init(name: String, points: [(x: Double, y: Double)], color: RGB, steps: Bool = false, dashed: Bool = false) {
             self.name = name; self.points = points; self.color = color; self.steps = steps; self.dashed = dashed
         }
@@ -62,7 +64,11 @@ public struct LinePlot {
         }
         canvas.frame(x: left, y: top, w: pw + 1, h: ph + 1, .black)
 
-        // Data: solid series first, dashed ones on top.
+        // Bands behind everything, then solid series, dashed ones on top.
+        for s in series where !s.band.isEmpty {
+            let upper = s.band.map { (px($0.x), py($0.high)) }, lower = s.band.reversed().map { (px($0.x), py($0.low)) }
+            canvas.shade(polygon: upper + lower, s.color, alpha: 0.18)
+        }
         for s in series.filter({ !$0.dashed }) + series.filter(\.dashed) {
             let pts = s.points.map { (px($0.x), py($0.y)) }
             let thickness = s.dashed ? 1 : 2
