@@ -10,9 +10,10 @@ extension GoogLeNetChapter {
     static let labelSmoothing: Float = 0.1
 
     /// Exercise 1: the book's GoogLeNet, with batch norm after every convolution, and with
-    /// label smoothing. Quick: 1 epoch of 16,000 images.
+    /// label smoothing. Quick: 1 epoch of 40,000 images (the book's network needs several hundred
+    /// steps to leave its initial plateau).
     static func batchNormAndLabelSmoothing(_ run: ChapterRun) throws -> ExerciseResult {
-        let config = run.exerciseConfig(epochs: 1, trainLimit: 16_000, testLimit: 2_000)
+        let config = run.exerciseConfig(epochs: 1, trainLimit: 40_000, testLimit: 2_000)
         let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
         let (book, bn, smooth) = ("the book's GoogLeNet", "with batch norm", "with label smoothing \(labelSmoothing)")
         let study = try VariantTraining([(book, { googLeNet() }), (bn, { googLeNet(batchNorm: true) }), (smooth, { googLeNet() })],
@@ -35,9 +36,9 @@ extension GoogLeNetChapter {
     }
 
     /// Exercise 3: `googLeNet(smallInput: true)` against the book's GoogLeNet, both on the
-    /// 28×28 originals. Quick: 1 epoch of 10,000 images.
+    /// 28×28 originals. Quick: 1 epoch of 30,000 images.
     static func smallInputVariant(_ run: ChapterRun) throws -> ExerciseResult {
-        let config = run.exerciseConfig(epochs: 1, trainLimit: 10_000, testLimit: 2_000, resize: 28)
+        let config = run.exerciseConfig(epochs: 1, trainLimit: 30_000, testLimit: 2_000, resize: 28)
         let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
         let (book, small) = ("the book's GoogLeNet", "GoogLeNet for 28×28")
         func maps(_ net: Sequential, side: Int) throws -> String {

@@ -30,13 +30,15 @@ extension ResNetChapter {
         Narration.say(String(format: """
         A bottleneck block runs its 3×3 convolution on a quarter of the channels it outputs, so on 256 \
         channels it needs %.1f%% of the parameters of two 3×3 convolutions (%@ against %@): that is how \
-        ResNet-50 and deeper afford their depth. With ResNet-18's layout, two blocks per stage and outputs \
-        four times as wide (26 layers with weights), %@; it has %@ parameters against %@ and trains at %.0f \
-        images/s against %.0f. ResNet-50 built from these blocks has %@ parameters for ImageNet (the paper's \
-        25.6 million; the book's blocks add biases and leave batch norm off the shortcut).
+        ResNet-50 and deeper afford their depth. Built with ResNet-18's layout, two blocks per stage with \
+        outputs four times as wide (26 layers with weights), the bottleneck network has %@ parameters \
+        against %@ and trains at %.0f images/s against %.0f. %@. ResNet-50 built from these blocks has %@ \
+        parameters for ImageNet (the paper's 25.6 million; the book's blocks add biases and leave batch norm \
+        off the shortcut).
         """, 100 * Double(inner.parameterCount) / Double(plain.parameterCount), groupDigits(inner.parameterCount), groupDigits(plain.parameterCount),
-            study.compare(bottleneck, with: book), groupDigits(study.parameters(bottleneck)), groupDigits(study.parameters(book)),
-            study.imagesPerSecond(bottleneck), study.imagesPerSecond(book), groupDigits(imagenet50.rows[0].parameters)))
+            groupDigits(study.parameters(bottleneck)), groupDigits(study.parameters(book)),
+            study.imagesPerSecond(bottleneck), study.imagesPerSecond(book), study.compare(bottleneck, with: book),
+            groupDigits(imagenet50.rows[0].parameters)))
         try run.draw(study.chart(title: "ResNet-18 and a ResNet of bottleneck blocks"), to: "exercise-3.png")
         return ExerciseResult(json: study.json.objectValue.merging([
             "block_parameters_on_256_channels": .object(["bottleneck": .number(Double(inner.parameterCount)), "basic": .number(Double(plain.parameterCount))]),

@@ -15,8 +15,24 @@ struct ChapterRunner {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
-    /// - Parameter name: a chapter executable, or an absolute path to another program.
-    static func run(_ name: String, _ arguments: [String]) throws -> Result {
+    /// A program started and not yet waited for.
+    struct Running {
+        let process: Process
+        let base: String
+
+        /// Waits for the program to end and returns what it printed.
+        func wait() -> Result {
+            process.waitUntilExit()
+            defer { try? FileManager.default.removeItem(atPath: base + ".out"); try? FileManager.default.removeItem(atPath: base + ".err") }
+            let outData = FileManager.default.contents(atPath: base + ".out") ?? Data()
+            let errData = FileManager.default.contents(atPath: base + ".err") ?? Data()
+            return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                          stderr: String(decoding: errData, as: UTF8.self))
+        }
+    }
+
+    /// Starts a program without waiting for it (see `run`).
+    static func start(_ name: String, _ arguments: [String]) throws -> Running {
         let process = Process()
         process.executableURL = name.hasPrefix("/") ? URL(fileURLWithPath: name) : productsDirectory.appendingPathComponent(name)
         process.arguments = arguments
@@ -24,15 +40,15 @@ struct ChapterRunner {
         let base = NSTemporaryDirectory() + "chapter-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         #expect(FileManager.default.createFile(atPath: base + ".out", contents: nil), "could not create a test file")
         #expect(FileManager.default.createFile(atPath: base + ".err", contents: nil), "could not create a test file")
-        defer { try? FileManager.default.removeItem(atPath: base + ".out"); try? FileManager.default.removeItem(atPath: base + ".err") }
         process.standardOutput = FileHandle(forWritingAtPath: base + ".out")
         process.standardError = FileHandle(forWritingAtPath: base + ".err")
         try process.run()
-        process.waitUntilExit()
-        let outData = FileManager.default.contents(atPath: base + ".out") ?? Data()
-        let errData = FileManager.default.contents(atPath: base + ".err") ?? Data()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Running(process: process, base: base)
+    }
+
+    /// - Parameter name: a chapter executable, or an absolute path to another program.
+    static func run(_ name: String, _ arguments: [String]) throws -> Result {
+        try start(name, arguments).wait()
     }
 
     /// A fresh empty folder for a run's outputs.

@@ -58,4 +58,35 @@ import Testing
         #expect(try String(contentsOfFile: base + "/merged/design-space.jsonl", encoding: .utf8).split(separator: "\n").count == 6)
         _ = try readPNG(path: base + "/merged/design-space-edf.png")
     }
+
+    /// The cluster recipe on one machine: two shards as two processes running at the same time
+    /// (what GNU parallel or a Slurm array does), then --merge; the merged study holds exactly
+    /// the networks, with exactly the errors, of the same study run unsharded.
+    @Test func concurrentShardsMergeToTheUnshardedStudy() throws {
+        let base = ChapterRunner.temporaryFolder("concurrent-study")
+        let common = ["--part", "study", "--spaces", "B,X", "--samples", "4", "--budget", "3", "--flops-band", "0:100",
+                      "--test-limit", "200", "--threads", "1"]
+        let shards = try (0..<2).map { i in
+            try ChapterRunner.start("Chapter7_8_RegNet", common + ["--shard", "\(i)/2", "--out-dir", base + "/s\(i)"])
+        }
+        for shard in shards {
+            let r = shard.wait()
+            #expect(r.status == 0, "\(r.all)")
+        }
+        let merged = try ChapterRunner.run("Chapter7_8_RegNet", ["--merge", base + "/s0/design-space.jsonl", base + "/s1/design-space.jsonl",
+                                                                 "--out-dir", base + "/merged"])
+        #expect(merged.status == 0 && merged.stdout.contains("8 distinct networks"), "\(merged.all)")
+        let whole = try ChapterRunner.run("Chapter7_8_RegNet", common + ["--out-dir", base + "/whole"])
+        #expect(whole.status == 0, "\(whole.all)")
+        func records(_ path: String) throws -> [String: Double] {
+            var byKey: [String: Double] = [:]
+            for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+                let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                byKey["\(o["space"]!) #\(o["index"]!)"] = o["error"] as? Double
+            }
+            return byKey
+        }
+        let (fromShards, unsharded) = (try records(base + "/merged/design-space.jsonl"), try records(base + "/whole/design-space.jsonl"))
+        #expect(fromShards.count == 8 && fromShards == unsharded)
+    }
 }
