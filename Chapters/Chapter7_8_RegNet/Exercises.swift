@@ -120,22 +120,26 @@ extension RegNetChapter {
             [$0.name, "\($0.s.n)", String(format: "%.3f", $0.s.minError), String(format: "%.3f ± %.3f", $0.s.meanError, $0.s.standardError)]
         }, rightAligned: [1, 2, 3]).joined(separator: "\n") + "\n")
         let base = stats[0].s
-        let harms = stats.dropFirst().map { (name: $0.name, delta: $0.s.meanError - base.meanError,
-                                             noise: 2 * (($0.s.standardError * $0.s.standardError + base.standardError * base.standardError).squareRoot())) }
-        let worst = harms.max { $0.delta < $1.delta }!
-        let clear = harms.filter { $0.delta > $0.noise }.map(\.name)
+        // Each VioNet's mean error minus E's, with a 95% bootstrap interval.
+        let harms = groups.dropFirst().map { g in (name: g.name, delta: bootstrapMeanDifference(groups[0].errors, g.errors, seed: 11)) }
+        let worst = harms.max { $0.delta.estimate < $1.delta.estimate }!
+        let clear = harms.filter { $0.delta.sign == 1 }.map(\.name)
         Narration.say(String(format: """
-        Mean error against AnyNetX_E's %.3f: %@. The largest increase is %@'s (%+.3f)%@. Differences smaller than \
-        twice their standard error are noise at n = %d; %@. The paper found sharing b and g harmless and \
-        increasing widths and depths helpful, so it expects VioNet-w and VioNet-d to be the worse ones.
-        """, base.meanError, harms.map { String(format: "%@ %+.3f (±%.3f)", $0.name, $0.delta, $0.noise) }.joined(separator: ", "),
-            worst.name, worst.delta, worst.delta > worst.noise ? ", beyond the noise" : ", within the noise",
-            samples, clear.isEmpty ? "none of the violations is clearly worse here" : "clearly worse: " + clear.joined(separator: ", ")))
+        Mean error minus AnyNetX_E's %.3f, with 95%% bootstrap intervals: %@. The largest increase is %@'s \
+        (%+.3f)%@; %@. The paper found sharing b and g harmless and increasing widths and depths helpful, \
+        so it would expect VioNet-w and VioNet-d to be the worse ones; with %d networks per space and a \
+        budget this short, only differences whose interval excludes 0 count.
+        """, base.meanError, harms.map { String(format: "%@ %+.3f (%+.3f … %+.3f)", $0.name, $0.delta.estimate, $0.delta.low, $0.delta.high) }
+            .joined(separator: ", "), worst.name, worst.delta.estimate, worst.delta.sign == 1 ? ", its interval above 0" : ", its interval containing 0",
+            clear.isEmpty ? "no violation is clearly worse here" : "clearly worse: " + clear.joined(separator: ", "), samples))
         try run.draw(errorEDFPlot(groups, title: "AnyNetX_E and the VioNets: error EDFs"), to: "exercise-3.png")
         print("(\(formatDuration((ContinuousClock.now - start).seconds)) for \(samples * spaces.count) networks)\n")
         return ExerciseResult(json: ["samples": .number(Double(samples)), "steps": .number(Double(steps)),
                                      "networks": .array(records),
-                                     "mean_error": .object(Dictionary(uniqueKeysWithValues: stats.map { ($0.name, JSONValue.number($0.s.meanError)) }))],
+                                     "mean_error": .object(Dictionary(uniqueKeysWithValues: stats.map { ($0.name, JSONValue.number($0.s.meanError)) })),
+                                     "difference_from_e": .object(Dictionary(uniqueKeysWithValues: harms.map {
+                                         ($0.name, JSONValue.object(["mean": .number($0.delta.estimate), "low": .number($0.delta.low), "high": .number($0.delta.high)]))
+                                     }))],
                               pictures: ["exercise-3.png"])
     }
 }

@@ -116,9 +116,12 @@ public struct VariantTraining {
 
     /// The largest difference in test accuracy that the seed alone caused for any variant
     /// (nil with one seed: then no difference can be told from noise by this run).
-    public var seedSpread: Double? {
+    public var seedSpread: Double? { seedSpread(of: variants) }
+
+    /// The same for the given variants only (what a comparison of two of them is judged against).
+    public func seedSpread(of names: [String]) -> Double? {
         guard seeds.count > 1 else { return nil }
-        return variants.map { v in let a = runs(of: v).map(\.testAccuracy); return a.max()! - a.min()! }.max()
+        return names.map { v in let a = runs(of: v).map(\.testAccuracy); return a.max()! - a.min()! }.max()
     }
 
     /// Whether `variant` diverged or ended no better than twice chance (ten classes): it never
@@ -141,7 +144,7 @@ public struct VariantTraining {
                 + " not leave chance level at this budget (\(failed.contains(where: diverged) ? "the loss diverged" : "the loss stayed near ln 10 = 2.303"))"
         }
         var s = String(format: "%@ reaches %.3f test accuracy against %.3f for %@ (%+.3f)", variant, a, b, baseline, a - b)
-        if let spread = seedSpread {
+        if let spread = seedSpread(of: [variant, baseline]) {
             s += Swift.abs(a - b) <= spread
                 ? String(format: ", within the %.3f the seed alone moves a result: alike at this budget", spread)
                 : String(format: ", more than the %.3f the seed alone moves a result", spread)
