@@ -69,6 +69,38 @@ struct DesignSpaceStudyChapter {
         let mine = done.values.filter { $0.seed == run.seed && $0.budgetSteps == options.budget && $0.side == Self.side
             && $0.batchSize == Self.batchSize && $0.flopsBand == [options.band.lowerBound, options.band.upperBound] }
         try Self.report(Array(mine), spaces: options.spaceList, run: run)
+        if options.rankCheck > 0 && shard.count == 1 { try rankCheck(Array(mine), epochs: epochs, data: studyData) }
+    }
+
+    /// Trains some of the study's networks again with another seed and measures how well the
+    /// two runs agree on their order (Spearman's ρ of the errors): a recipe whose ranking is
+    /// noise cannot tell design spaces apart, however many networks it samples.
+    func rankCheck(_ records: [StudyRecord], epochs: Int, data: FashionMNIST) throws {
+        let perSpace = (options.rankCheck + options.spaceList.count - 1) / options.spaceList.count
+        let chosen = options.spaceList.flatMap { space in
+            records.filter { $0.space == space }.sorted { $0.index < $1.index }.prefix(perSpace)
+        }.prefix(options.rankCheck)
+        guard chosen.count >= 3 else { return }
+        Narration.section("Beyond the book: is this ranking of networks more than noise?")
+        print("Training \(chosen.count) of these networks again with another seed (initialisation and order of the images):\n")
+        var again: [Double] = []
+        for r in chosen {
+            let seed = run.seed &+ UInt64(r.index) &* 1_000 &+ UInt64(DesignSpace.allCases.firstIndex(of: r.space)!) &+ 7_919
+            again.append(try Self.trainedError(r.architecture, seed: seed, epochs: epochs, data: data))
+            print(String(format: "%@ #%-3d error %.3f, again %.3f", r.space.rawValue, r.index, r.error, again.last!))
+        }
+        let rho = spearman(chosen.map(\.error), again)
+        let differences = zip(chosen, again).map { Swift.abs($0.0.error - $0.1) }
+        Narration.say(String(format: """
+        Spearman's ρ between the two runs' errors of the same %d networks is %.2f (1: the same order, 0: \
+        unrelated), and a network's error moved by %.3f on average between seeds. %@
+        """, chosen.count, rho, differences.reduce(0, +) / Double(differences.count),
+            rho >= 0.8 ? "This recipe ranks networks consistently, so differences between spaces beyond their intervals are real."
+                : rho >= 0.5 ? "The ranking is partly noise at this budget: trust only large differences between spaces."
+                : "At this budget the ranking is mostly noise, so this study cannot compare design spaces reliably; a longer --budget is the remedy."))
+        run.metrics.results["rank_check"] = .object(["networks": .number(Double(chosen.count)), "spearman": .number(rho),
+                                                     "errors": .array(chosen.map { .number($0.error) }), "errors_again": .array(again.map(JSONValue.number))])
+        try run.writeMetrics()
     }
 
     /// `B #3  d=(1,2,4) w=(16,32,64) b=(1,1,1) g=(8,8,8)  9.12 MFLOPs  41,234 params  error 0.213  8.1 s`

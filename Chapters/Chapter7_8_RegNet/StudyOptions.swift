@@ -29,6 +29,9 @@ struct StudyOptions: ParsableArguments {
     @Option(help: "Train only samples whose index ≡ i (mod n), written i/n, to split a study over n machines.")
     var shard: String = "0/1"
 
+    @Option(help: "After the study, train this many of its networks again with another seed and report how stable their ranking is (0: skip).")
+    var rankCheck: Int = 12
+
     @Option(parsing: .upToNextOption, help: "Combine these design-space.jsonl files (shards) into one, then plot; trains nothing.")
     var merge: [String] = []
 
@@ -47,6 +50,7 @@ struct StudyOptions: ParsableArguments {
 
     func validate() throws {
         guard samples > 0, samples <= 100_000 else { throw ValidationError("--samples must be between 1 and 100000, got \(samples)") }
+        guard (0...10_000).contains(rankCheck) else { throw ValidationError("--rank-check must be between 0 and 10000, got \(rankCheck)") }
         guard budget > 0, budget <= 1_000_000 else { throw ValidationError("--budget must be a positive number of steps, got \(budget)") }
         guard DesignSpace.parseList(spaces) != nil else {
             throw ValidationError("--spaces '\(spaces)': expected a comma-separated list of A, B, C, D, E, X")
