@@ -70,7 +70,7 @@ struct RegNetChapter: Chapter {
             print("(The design-space study is skipped with --load/--eval-only; run it alone with --part study.)")
         } else if options.part != .network {
             try DesignSpaceStudyChapter(run: run, options: options, data: data).tell()
-            files += [DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.bestOfNFile, DesignSpaceStudyChapter.logFile]
+            files += [DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.bestOfNFile, DesignSpaceStudyChapter.goodRegionFile, DesignSpaceStudyChapter.logFile]
         }
         try run.finish(files: files)
     }
@@ -169,6 +169,6 @@ struct RegNetChapter: Chapter {
 
     func mergeShards() throws {
         try DesignSpaceStudyChapter.merge(run: run, options: options)
-        try run.finish(files: ["metrics.json", DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.bestOfNFile, DesignSpaceStudyChapter.logFile])
+        try run.finish(files: ["metrics.json", DesignSpaceStudyChapter.plotFile, DesignSpaceStudyChapter.bestOfNFile, DesignSpaceStudyChapter.goodRegionFile, DesignSpaceStudyChapter.logFile])
     }
 }

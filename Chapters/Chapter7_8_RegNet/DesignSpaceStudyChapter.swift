@@ -181,6 +181,7 @@ struct DesignSpaceStudyChapter {
         }
         try bestOfNPlot(groups.filter { !$0.errors.isEmpty }).writePNG(to: run.path(bestOfNFile))
         run.show(bestOfNFile)
+        try goodRegion(records.filter { $0.space == .e }, run: run)
         run.metrics.results["design_space_steps"] = .array(steps.map {
             .object(["step": .string($0.step), "mean_difference": .number($0.difference.estimate), "low": .number($0.difference.low),
                      "high": .number($0.difference.high), "ks": .number($0.ks), "agrees_with_paper": .bool($0.agrees)])
@@ -239,7 +240,36 @@ struct DesignSpaceStudyChapter {
         return steps
     }
 
-    static let bestOfNFile = "design-space-best-of-n.png"
+    static let bestOfNFile = "design-space-best-of-n.png", goodRegionFile = "design-space-good-region.png"
+
+    /// The paper's route from AnyNetX_E to RegNet: fit the quantised linear rule to the
+    /// per-block widths of E's best networks and compare the fit error with that of the rest.
+    static func goodRegion(_ records: [StudyRecord], run: ChapterRun) throws {
+        guard records.count >= 4 else { return }
+        let sorted = records.sorted { $0.error < $1.error }
+        let top = Array(sorted.prefix(Swift.max(2, sorted.count / 4))), rest = Array(sorted.dropFirst(top.count))
+        func fits(_ r: [StudyRecord]) -> [QuantizedLinearFit] { r.map { QuantizedLinearFit(widths: $0.architecture.blockWidths) } }
+        let (topFits, restFits) = (fits(top), fits(rest))
+        func mean(_ f: [QuantizedLinearFit]) -> Double { f.map(\.error).reduce(0, +) / Double(Swift.max(f.count, 1)) }
+        print(alignedColumns([["AnyNetX_E network", "error", "block widths", "fitted rule", "e_fit"]] + zip(top, topFits).map { r, f in
+            ["#\(r.index)", String(format: "%.3f", r.error), r.architecture.blockWidths.map(String.init).joined(separator: " "),
+             f.fitted.map(String.init).joined(separator: " "), String(format: "%.3f", f.error)]
+        }, rightAligned: [1, 4]).joined(separator: "\n") + "\n")
+        Narration.say(String(format: """
+        The paper found that the best AnyNetX_E networks have widths that grow roughly linearly with the \
+        block index, and turned that into RegNet's quantised linear rule. Fitted to the per-block widths \
+        of this run's %d best E networks, the rule misses by e_fit = %.3f on average (mean |ln(w/ŵ)|), \
+        against %.3f for the other %d: %@
+        """, top.count, mean(topFits), mean(restFits), rest.count,
+            mean(topFits) < mean(restFits) ? "the good networks follow the rule more closely, as in the paper."
+                : "here the best networks do not follow the rule more closely than the rest; at this budget and scale the paper's observation does not show."))
+        try goodRegionPlot(zip(top, topFits).map { (label: String(format: "E #%d, error %.3f", $0.0.index, $0.0.error), architecture: $0.0.architecture, fit: $0.1) },
+                           title: "Per-block widths of the best AnyNetX_E networks and RegNet's rule")
+            .writePNG(to: run.path(goodRegionFile))
+        run.show(goodRegionFile)
+        run.metrics.results["good_region_fit"] = .object(["top": .number(Double(top.count)), "mean_fit_error_top": .number(mean(topFits)),
+                                                          "mean_fit_error_rest": .number(mean(restFits))])
+    }
 
     /// The expected lowest error among n networks drawn from each space, n = 1 … its sample size:
     /// how many samples a space needs before it yields a good network.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import D2L
 @testable import Experiments
+import Models
 
 /// The statistics of the design-space comparison on samples whose answers are known.
 @Suite struct EDFStatisticsTests {
@@ -63,5 +64,22 @@ import Testing
         #expect(Swift.abs(expectedBestOfN(errors, n: 2) - (0.1 * 5 + 0.2 * 3 + 0.3) / 9) < 1e-12)
         #expect(Swift.abs(expectedBestOfN(errors, n: 200) - 0.1) < 1e-12)
         #expect(quantile([1, 2, 3, 4, 5], 0.5) == 3 && quantile([1, 2], 0.25) == 1.25)
+    }
+
+    @Test func quantizedLinearFitRecoversTheRuleAndMeasuresDepartures() {
+        // Widths made by the rule itself are fitted exactly.
+        let ruled = DesignSpaceSampler.quantizedLinearWidths(depth: 6, w0: 24, wa: 12, wm: 2)
+        let exact = QuantizedLinearFit(widths: ruled)
+        #expect(exact.error < 1e-12 && exact.fitted == ruled)
+        // Widths that shrink cannot be: the rule only grows (wa ≥ 0, wm > 1), so e_fit > 0.
+        let shrinking = QuantizedLinearFit(widths: [64, 64, 32, 16])
+        #expect(shrinking.error > 0.1 && zip(shrinking.fitted, shrinking.fitted.dropFirst()).allSatisfy { $1 >= $0 })
+        // e_fit is the mean |ln(w/ŵ)|, computed here by hand for the fit found.
+        let widths = [16, 40, 40, 96]
+        let fit = QuantizedLinearFit(widths: widths)
+        let byHand = zip(widths, fit.fitted).map { Swift.abs(log(Double($0.0) / Double($0.1))) }.reduce(0, +) / 4
+        #expect(Swift.abs(fit.error - byHand) < 1e-12)
+        #expect(AnyNetArchitecture(stem: 16, stages: [AnyNetStage(depth: 2, channels: 16, groupWidth: 8, botMul: 1),
+                                                     AnyNetStage(depth: 1, channels: 48, groupWidth: 8, botMul: 1)]).blockWidths == [16, 16, 48])
     }
 }
