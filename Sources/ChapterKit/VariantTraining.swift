@@ -185,8 +185,9 @@ public struct VariantTraining {
                                  ("training img/s", names.map(imagesPerSecond), { String(format: "%.0f", $0) }),
                                  ("parameters", names.map { Double(parameters($0)) }, { formatFlops(Int($0)) })],
                         title: title,
-                        subtitle: "\(config.epochs) epoch\(config.epochs == 1 ? "" : "s") of \(groupDigits(trainImages)) images at "
-                            + "\(config.resize)×\(config.resize); "
+                        subtitle: "\(config.epochs) epoch\(config.epochs == 1 ? "" : "s") of \(groupDigits(trainImages)) images "
+                            + (Set(configs.values.map(\.resize)).count == 1 ? "at \(configs.values.first!.resize)×\(configs.values.first!.resize); "
+                                                                            : "at each variant's own size; ")
                             + (seeds.count > 1 ? "means over \(seeds.count) seeds" : "seed \(seeds[0])"))
     }
 

@@ -57,6 +57,7 @@ import Testing
         #expect(merged.stdout.contains("AnyNetX_A") && merged.stdout.contains("RegNetX"))
         #expect(try String(contentsOfFile: base + "/merged/design-space.jsonl", encoding: .utf8).split(separator: "\n").count == 6)
         _ = try readPNG(path: base + "/merged/design-space-edf.png")
+        _ = try readPNG(path: base + "/merged/design-space-best-of-n.png")
     }
 
     /// The cluster recipe on one machine: two shards as two processes running at the same time
