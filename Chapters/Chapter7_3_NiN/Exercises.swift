@@ -24,11 +24,7 @@ extension NiNChapter {
     /// The quick budget of the training exercises: 1 epoch of 25,000 images (NiN leaves its
     /// initial plateau after about a thousand steps of batch 16).
     static func variantStudy(_ run: ChapterRun, _ variants: [(String, () -> Module)]) throws -> VariantTraining {
-        let config = run.exerciseConfig(epochs: 1, trainLimit: 25_000, testLimit: 2_000)
-        let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
-        let study = try VariantTraining(variants, config: config, data: data)
-        print(study.table + "\n")
-        return study
+        try run.trainVariants(variants, epochs: 1, trainLimit: 25_000, testLimit: 2_000)
     }
 
     static func mixingDepth(_ run: ChapterRun) throws -> ExerciseResult {

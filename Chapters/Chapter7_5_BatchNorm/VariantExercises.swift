@@ -12,16 +12,8 @@ import Models
 extension BatchNormChapter {
     static func lenetStudy(_ run: ChapterRun, _ variants: [(String, () -> Module)],
                            configure: (String, Trainer) -> Void = { _, _ in }) throws -> VariantTraining {
-        let config = run.exerciseConfig(epochs: 3, trainLimit: 30_000, testLimit: nil, lrDecay: 0.5)
-        if config.lrDecay > 0 {
-            print("The learning rate falls linearly to 0 over the last \(Int(config.lrDecay * 100))% of the steps: at a constant "
-                  + "\(config.learningRate) the test accuracy of these networks swings from epoch to epoch.")
-        }
-        let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
-        let study = try VariantTraining(variants, config: config, data: data, seeds: [config.seed, config.seed + 1], quiet: true,
-                                        configure: configure)
-        print(study.table + "\n")
-        return study
+        try run.trainVariants(variants, epochs: 3, trainLimit: 30_000, testLimit: nil, lrDecay: 0.5, seeds: 2, quiet: true,
+                              configure: configure)
     }
 
     /// Exercise 3: batch norm at all four hidden layers, only after the convolutions, only

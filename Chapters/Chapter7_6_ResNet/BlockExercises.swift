@@ -8,11 +8,7 @@ import Models
 /// decaying) on 1 epoch of 15,000 images, one seed, the same images for all.
 extension ResNetChapter {
     static func blockStudy(_ run: ChapterRun, _ variants: [(String, () -> Module)]) throws -> VariantTraining {
-        let config = run.exerciseConfig(epochs: 1, trainLimit: 15_000, testLimit: 2_000)
-        let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
-        let study = try VariantTraining(variants, config: config, data: data)
-        print(study.table + "\n")
-        return study
+        try run.trainVariants(variants, epochs: 1, trainLimit: 15_000, testLimit: 2_000)
     }
 
     static func bottleneckBlocks(_ run: ChapterRun) throws -> ExerciseResult {

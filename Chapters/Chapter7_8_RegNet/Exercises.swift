@@ -18,12 +18,7 @@ extension RegNetChapter {
     /// Exercises 1 and 2 train at the chapter's quick settings (28×28, batch 128, lr 0.1 decaying
     /// over the second half, PyTorch's default initialisation) on 1 epoch of 20,000 images, two seeds.
     static func regNetStudy(_ run: ChapterRun, _ variants: [(String, () -> Module)]) throws -> VariantTraining {
-        let config = run.exerciseConfig(epochs: 1, trainLimit: 20_000, testLimit: 2_000)
-        let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
-        let study = try VariantTraining(variants, config: config, data: data, seeds: [config.seed, config.seed + 1],
-                                        initialization: .pytorchDefault)
-        print(study.table + "\n")
-        return study
+        try run.trainVariants(variants, epochs: 1, trainLimit: 20_000, testLimit: 2_000, seeds: 2, initialization: .pytorchDefault)
     }
 
     static func describe(_ stages: [AnyNetStage]) -> String {

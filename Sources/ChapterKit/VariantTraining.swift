@@ -246,3 +246,22 @@ extension ChapterRun {
         show(file)
     }
 }
+
+extension ChapterRun {
+    /// The usual shape of a training exercise: the exercise's quick budget (see
+    /// `exerciseConfig`), the data it names, every variant trained (see `VariantTraining`) and
+    /// the table printed.
+    public func trainVariants(_ variants: [(String, () -> Module)], epochs: Int, trainLimit: Int?, testLimit: Int?,
+                              lrDecay: Double? = nil, seeds: Int = 1, initialization: WeightInit = .xavierUniform,
+                              quiet: Bool = false, configure: (String, Trainer) -> Void = { _, _ in }) throws -> VariantTraining {
+        let config = exerciseConfig(epochs: epochs, trainLimit: trainLimit, testLimit: testLimit, lrDecay: lrDecay)
+        if config.lrDecay > 0 && settings.profile != "full" {
+            print("The learning rate falls linearly to 0 over the last \(Int(config.lrDecay * 100))% of the steps.")
+        }
+        let data = try loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
+        let study = try VariantTraining(variants, config: config, data: data, seeds: (0..<UInt64(seeds)).map { config.seed + $0 },
+                                        initialization: initialization, quiet: quiet, configure: configure)
+        print(study.table + "\n")
+        return study
+    }
+}
