@@ -26,10 +26,15 @@ extension GoogLeNetChapter {
         here; it keeps each layer's inputs standardised, so the deep stack of Inception blocks trains at a \
         learning rate that would otherwise be hard to use. Label smoothing (Inception v3) trains towards \
         %.2f for the true class and %.3f for each other one, instead of 1 and 0: the network is never asked \
-        for infinitely large logits, which regularises it; its effect shows over longer training than this.
+        for infinitely large logits, which regularises it. %@
         """, study.compare(bn, with: book), study.compare(smooth, with: book), groupDigits(study.parameters(bn) - study.parameters(book)),
             100 * (1 - study.imagesPerSecond(bn) / Swift.max(study.imagesPerSecond(book), 1)),
-            Double(1 - labelSmoothing + labelSmoothing / 10), Double(labelSmoothing / 10)))
+            Double(1 - labelSmoothing + labelSmoothing / 10), Double(labelSmoothing / 10),
+            study.trainAccuracy(book) > study.testAccuracy(book) + 0.02
+                ? String(format: "The book's network already fits its training images better than the test images (%.3f against %.3f), which is what a regulariser works on.",
+                         study.trainAccuracy(book), study.testAccuracy(book))
+                : String(format: "A regulariser pays off once a network overfits, and at this budget the book's network does not yet (running train accuracy %.3f, test %.3f).",
+                         study.trainAccuracy(book), study.testAccuracy(book))))
         try run.draw(study.lossCurves(title: "GoogLeNet with batch norm or label smoothing"), to: "exercise-1.png")
         return ExerciseResult(json: study.json.objectValue.merging(["label_smoothing": .number(Double(labelSmoothing))]) { a, _ in a },
                               pictures: ["exercise-1.png"])
