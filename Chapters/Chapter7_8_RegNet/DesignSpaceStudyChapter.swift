@@ -13,7 +13,8 @@ struct DesignSpaceStudyChapter {
     /// error on the first 2,000 test images.
     static let side = 28, batchSize = 64, learningRate: Float = 0.1, testImages = 2_000
     static let defaultBudget = 100
-    static let defaultBand = "5:10"
+    /// The default band, in millions of multiply-adds (the paper's "MF").
+    static let defaultBand = "2.5:5"
 
     let run: ChapterRun
     let options: StudyOptions
@@ -23,10 +24,11 @@ struct DesignSpaceStudyChapter {
         Narration.section("Beyond the book: design spaces, sampled and measured")
         Narration.say("""
         The paper samples 500 networks per space inside a band of 360–400 million multiply-adds (its \
-        "360–400MF"; about 720–800 MFLOPs as this program counts, 2 per multiply-add) and trains each for 10 \
+        "360–400MF") and trains each for 10 \
         ImageNet epochs. Here the same procedure runs at laptop scale on \(side)×\(side) Fashion-MNIST: \
         \(DesignSpaceRanges().summary). Networks are kept only if their forward pass costs \
-        \(options.flopsBand.replacingOccurrences(of: ":", with: "–")) MFLOPs per image (rejection sampling), \
+        \(options.macsBand.replacingOccurrences(of: ":", with: "–")) million multiply-adds per image, counted as the \
+        paper counts them (rejection sampling), \
         then trained for \(options.budget) steps of batch \(batchSize) at lr \(learningRate) (plain SGD, PyTorch's \
         default initialisation) and scored by their error on the first \(groupDigits(testImages)) test images.
         """)
@@ -36,7 +38,7 @@ struct DesignSpaceStudyChapter {
 
     func tell() throws {
         Self.describeSpaces(options)
-        let sampler = DesignSpaceSampler(side: Self.side, flopBand: options.band)
+        let sampler = DesignSpaceSampler(side: Self.side, macBand: options.band)
         let logPath = run.path(Self.logFile)
         let (existing, skipped) = try StudyLog.read(logPath)
         if skipped > 0 { print("(skipped a damaged last line in \(logPath): a run was stopped while writing it)") }
@@ -54,7 +56,7 @@ struct DesignSpaceStudyChapter {
         for space in options.spaceList {
             for index in 0..<options.samples where shard.contains(index) {
                 let key = StudyKey(space: space, index: index, seed: run.seed, budgetSteps: options.budget,
-                                   batchSize: Self.batchSize, side: Self.side, flopsBand: [options.band.lowerBound, options.band.upperBound])
+                                   batchSize: Self.batchSize, side: Self.side, macsBand: [options.band.lowerBound, options.band.upperBound])
                 if let r = done[key] {
                     print(line(r, note: "(already in \(Self.logFile))"))
                     continue
@@ -67,7 +69,7 @@ struct DesignSpaceStudyChapter {
             }
         }
         let mine = done.values.filter { $0.seed == run.seed && $0.budgetSteps == options.budget && $0.side == Self.side
-            && $0.batchSize == Self.batchSize && $0.flopsBand == [options.band.lowerBound, options.band.upperBound] }
+            && $0.batchSize == Self.batchSize && $0.macsBand == [options.band.lowerBound, options.band.upperBound] }
         try Self.report(Array(mine), spaces: options.spaceList, run: run)
         if options.rankCheck > 0 && shard.count == 1 { try rankCheck(Array(mine), epochs: epochs, data: studyData) }
     }
@@ -103,10 +105,10 @@ struct DesignSpaceStudyChapter {
         try run.writeMetrics()
     }
 
-    /// `B #3  d=(1,2,4) w=(16,32,64) b=(1,1,1) g=(8,8,8)  9.12 MFLOPs  41,234 params  error 0.213  8.1 s`
+    /// `B #3  d=(1,2,4) w=(16,32,64) b=(1,1,1) g=(8,8,8)  3.12 MF  41,234 params  error 0.213  8.1 s`
     func line(_ r: StudyRecord, note: String) -> String {
-        String(format: "%@ #%-3d %-44@ %9@FLOPs %9@ params  error %.3f  %@", r.space.rawValue, r.index, r.description,
-               formatFlops(r.flops), groupDigits(r.params), r.error, note)
+        String(format: "%@ #%-3d %-44@ %5.2f MF %9@ params  error %.3f  %@", r.space.rawValue, r.index, r.description,
+               Double(r.macs) / 1e6, groupDigits(r.params), r.error, note)
     }
 
     func trainOne(_ sample: DesignSpaceSampler.Sample, space: DesignSpace, index: Int, epochs: Int, data: FashionMNIST) throws -> StudyRecord {
@@ -122,9 +124,9 @@ struct DesignSpaceStudyChapter {
             throw ExitCode(e.exitCode)
         }
         return StudyRecord(space: space, index: index, seed: run.seed, architecture: sample.architecture,
-                           params: sample.parameters, flops: sample.flops, error: error,
+                           params: sample.parameters, macs: sample.multiplyAdds, error: error,
                            seconds: (ContinuousClock.now - start).seconds, budgetSteps: options.budget,
-                           batchSize: Self.batchSize, side: Self.side, flopsBand: options.band)
+                           batchSize: Self.batchSize, side: Self.side, macsBand: options.band)
     }
 
     /// Trains `architecture` with the study's recipe (PyTorch's default initialisation, batch
@@ -149,16 +151,16 @@ struct DesignSpaceStudyChapter {
     static func report(_ records: [StudyRecord], spaces: [DesignSpace], run: ChapterRun) throws {
         Narration.section("Beyond the book: results of this study")
         let groups = spaces.map { s in (space: s, errors: records.filter { $0.space == s }.map(\.error)) }
-        var table: [[String]] = [["space", "n", "min error", "median", "mean ± s.e.", "mean MFLOPs", "mean params"]]
+        var table: [[String]] = [["space", "n", "min error", "median", "mean ± s.e.", "mean MF", "mean params"]]
         var stats: [SpaceStatistics] = []
         for g in groups where !g.errors.isEmpty {
             let s = SpaceStatistics(space: g.space, errors: g.errors)
             stats.append(s)
             let these = records.filter { $0.space == g.space }
-            let meanFlops = Double(these.map(\.flops).reduce(0, +)) / Double(these.count) / 1e6
+            let meanMACs = Double(these.map(\.macs).reduce(0, +)) / Double(these.count) / 1e6
             let meanParams = these.map(\.params).reduce(0, +) / these.count
             table.append([g.space.name, "\(s.n)", String(format: "%.3f", s.minError), String(format: "%.3f", s.medianError),
-                          String(format: "%.3f ± %.3f", s.meanError, s.standardError), String(format: "%.2f", meanFlops),
+                          String(format: "%.3f ± %.3f", s.meanError, s.standardError), String(format: "%.2f", meanMACs),
                           groupDigits(meanParams)])
         }
         print(alignedColumns(table, rightAligned: [1, 2, 3, 5, 6]).joined(separator: "\n"))
@@ -202,8 +204,8 @@ struct DesignSpaceStudyChapter {
         """, best.space.name, best.meanError, worst.space.name, worst.meanError, bestMin.space.name, bestMin.minError,
                                   stats.map(\.n).min() ?? 0, noise))
         Narration.say("""
-        The paper (500 networks per space at 360–400 million multiply-adds, its "MF", about 720–800 \
-        MFLOPs as this program counts them; 10 ImageNet epochs) found: sharing b (B) \
+        The paper (500 networks per space at 360–400 million multiply-adds, 10 ImageNet epochs) found: \
+        sharing b (B) \
         and then g (C) leaves the EDF virtually unchanged, non-decreasing widths (D) improve it \
         substantially, non-decreasing depths (E) improve it again, and RegNetX is better on average than \
         AnyNetX_E while keeping the best models.
@@ -295,7 +297,7 @@ struct DesignSpaceStudyChapter {
             files.append(records)
         }
         let merged = StudyLog.merge(files)
-        let settingsSets = Set(merged.map { "budget \($0.budgetSteps), batch \($0.batchSize), \($0.side)px, band \($0.flopsBand), seed \($0.seed)" })
+        let settingsSets = Set(merged.map { "budget \($0.budgetSteps), batch \($0.batchSize), \($0.side)px, band \($0.macsBand), seed \($0.seed)" })
         guard settingsSets.count <= 1 else {
             throw ValidationError("--merge: the files come from studies with different settings (\(settingsSets.sorted().joined(separator: "; "))); merge only shards of one study")
         }

@@ -60,7 +60,7 @@ extension RegNetChapter {
     }
 
     /// Exercise 3: samples from AnyNetX_E and from four "VioNet" spaces, each breaking one rule,
-    /// inside the study's FLOP band, trained with the study's recipe. Quick: 6 networks per
+    /// inside the study's band of multiply-adds, trained with the study's recipe. Quick: 6 networks per
     /// space, 200 steps each; --full: 20 networks, 400 steps. --train-limit N trains each network
     /// on N images (N / 64 steps), --test-limit scores it on that many test images.
     static func vioNet(_ run: ChapterRun) throws -> ExerciseResult {
@@ -69,14 +69,14 @@ extension RegNetChapter {
         let samples = full ? 20 : 6
         let steps = run.options.trainLimit.map { Swift.max(1, $0 / batch) } ?? (full ? 400 : 200)
         let band = StudyOptions.parseBand(DesignSpaceStudyChapter.defaultBand)!
-        let sampler = DesignSpaceSampler(side: DesignSpaceStudyChapter.side, flopBand: band)
+        let sampler = DesignSpaceSampler(side: DesignSpaceStudyChapter.side, macBand: band)
         let images = steps * batch
         let testImages = run.options.testLimit ?? DesignSpaceStudyChapter.testImages
         let all = try run.loadData(trainLimit: .some(images), testLimit: .some(testImages))
         let data = FashionMNIST(train: all.train.prefix(images), test: all.test.prefix(testImages), directory: all.directory)
         let epochs = (images + data.train.count - 1) / Swift.max(data.train.count, 1)
         print("""
-        \(samples) networks per space inside \(DesignSpaceStudyChapter.defaultBand.replacingOccurrences(of: ":", with: "–")) MFLOPs, each \
+        \(samples) networks per space inside \(DesignSpaceStudyChapter.defaultBand.replacingOccurrences(of: ":", with: "–")) million multiply-adds, each \
         trained for \(steps) steps of batch \(DesignSpaceStudyChapter.batchSize) at lr \(DesignSpaceStudyChapter.learningRate) on \
         \(DesignSpaceStudyChapter.side)×\(DesignSpaceStudyChapter.side) images and scored on \(groupDigits(data.test.count)) test images.
         AnyNetX_E keeps all four rules; each VioNet breaks one:
@@ -97,10 +97,10 @@ extension RegNetChapter {
                                                                       epochs: epochs, data: data)
                 errors.append(error)
                 let seconds = (ContinuousClock.now - t).seconds
-                print(String(format: "%-11@ #%-2d %-44@ %9@FLOPs  error %.3f  %.1f s", name, index, sample.architecture.description,
-                             formatFlops(sample.flops), error, seconds))
+                print(String(format: "%-11@ #%-2d %-44@ %5.2f MF  error %.3f  %.1f s", name, index, sample.architecture.description,
+                             Double(sample.multiplyAdds) / 1e6, error, seconds))
                 records.append(.object(["space": .string(name), "index": .number(Double(index)), "architecture": .string(sample.architecture.description),
-                                        "flops": .number(Double(sample.flops)), "params": .number(Double(sample.parameters)),
+                                        "macs": .number(Double(sample.multiplyAdds)), "params": .number(Double(sample.parameters)),
                                         "error": .number(error), "seconds": .number(seconds)]))
                 if g == 0 && index == 0 {
                     let total = seconds * Double(samples * spaces.count)

@@ -23,8 +23,8 @@ struct StudyOptions: ParsableArguments {
     @Option(help: "Training steps per sampled network (the fixed short budget).")
     var budget: Int = DesignSpaceStudyChapter.defaultBudget
 
-    @Option(help: "Keep only networks whose forward FLOPs per image fall in lo:hi, in MFLOPs (e.g. 8:16).")
-    var flopsBand: String = DesignSpaceStudyChapter.defaultBand
+    @Option(help: "Keep only networks whose multiply-adds per image fall in lo:hi, in millions (the paper's MF; e.g. 2.5:5).")
+    var macsBand: String = DesignSpaceStudyChapter.defaultBand
 
     @Option(help: "Train only samples whose index ≡ i (mod n), written i/n, to split a study over n machines.")
     var shard: String = "0/1"
@@ -38,9 +38,9 @@ struct StudyOptions: ParsableArguments {
     /// The parsed values (valid after `validate()`).
     var spaceList: [DesignSpace] { DesignSpace.parseList(spaces) ?? [] }
     var shardValue: Shard { Shard(shard) ?? .all }
-    var band: ClosedRange<Int> { Self.parseBand(flopsBand)! }
+    var band: ClosedRange<Int> { Self.parseBand(macsBand)! }
 
-    /// "8:16" (MFLOPs) → 8,000,000…16,000,000.
+    /// "2.5:5" (millions of multiply-adds) → 2,500,000…5,000,000.
     static func parseBand(_ text: String) -> ClosedRange<Int>? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let lo = Double(parts[0]), let hi = Double(parts[1]),
@@ -55,8 +55,8 @@ struct StudyOptions: ParsableArguments {
         guard DesignSpace.parseList(spaces) != nil else {
             throw ValidationError("--spaces '\(spaces)': expected a comma-separated list of A, B, C, D, E, X")
         }
-        guard Self.parseBand(flopsBand) != nil else {
-            throw ValidationError("--flops-band '\(flopsBand)': expected lo:hi in MFLOPs with 0 ≤ lo < hi, e.g. \(DesignSpaceStudyChapter.defaultBand)")
+        guard Self.parseBand(macsBand) != nil else {
+            throw ValidationError("--macs-band '\(macsBand)': expected lo:hi in millions of multiply-adds with 0 ≤ lo < hi, e.g. \(DesignSpaceStudyChapter.defaultBand)")
         }
         guard Shard(shard) != nil else { throw ValidationError("--shard '\(shard)': expected i/n with 0 ≤ i < n, e.g. 0/4") }
     }

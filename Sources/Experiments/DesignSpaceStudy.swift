@@ -13,39 +13,41 @@ public struct StudyRecord: Codable, Sendable, Equatable {
     public var architecture: AnyNetArchitecture
     public var description: String
     public var params: Int
-    public var flops: Int
+    /// Multiply-adds of one image (`AnyNetArchitecture.multiplyAdds`), the paper's complexity.
+    public var macs: Int
     public var error: Double
     public var seconds: Double
     /// The settings that must match for a record to count as already done.
     public var budgetSteps: Int
     public var batchSize: Int
     public var side: Int
-    public var flopsBand: [Int]
+    /// The band of multiply-adds the study sampled in.
+    public var macsBand: [Int]
 
     enum CodingKeys: String, CodingKey {
-        case space, index, seed, architecture, description, params, flops, error, seconds
-        case budgetSteps = "budget_steps", batchSize = "batch_size", side, flopsBand = "flops_band"
+        case space, index, seed, architecture, description, params, macs, error, seconds
+        case budgetSteps = "budget_steps", batchSize = "batch_size", side, macsBand = "macs_band"
     }
 
-    public init(space: DesignSpace, index: Int, seed: UInt64, architecture: AnyNetArchitecture, params: Int, flops: Int,
-                error: Double, seconds: Double, budgetSteps: Int, batchSize: Int, side: Int, flopsBand: ClosedRange<Int>) {
+    public init(space: DesignSpace, index: Int, seed: UInt64, architecture: AnyNetArchitecture, params: Int, macs: Int,
+                error: Double, seconds: Double, budgetSteps: Int, batchSize: Int, side: Int, macsBand: ClosedRange<Int>) {
         self.space = space; self.index = index; self.seed = seed; self.architecture = architecture
-        self.description = architecture.description; self.params = params; self.flops = flops; self.error = error
+        self.description = architecture.description; self.params = params; self.macs = macs; self.error = error
         self.seconds = seconds; self.budgetSteps = budgetSteps; self.batchSize = batchSize; self.side = side
-        self.flopsBand = [flopsBand.lowerBound, flopsBand.upperBound]
+        self.macsBand = [macsBand.lowerBound, macsBand.upperBound]
     }
 
     /// Records with equal keys are the same experiment.
     public var key: StudyKey {
-        StudyKey(space: space, index: index, seed: seed, budgetSteps: budgetSteps, batchSize: batchSize, side: side, flopsBand: flopsBand)
+        StudyKey(space: space, index: index, seed: seed, budgetSteps: budgetSteps, batchSize: batchSize, side: side, macsBand: macsBand)
     }
 }
 
 public struct StudyKey: Hashable, Sendable {
-    public var space: DesignSpace, index: Int, seed: UInt64, budgetSteps: Int, batchSize: Int, side: Int, flopsBand: [Int]
-    public init(space: DesignSpace, index: Int, seed: UInt64, budgetSteps: Int, batchSize: Int, side: Int, flopsBand: [Int]) {
+    public var space: DesignSpace, index: Int, seed: UInt64, budgetSteps: Int, batchSize: Int, side: Int, macsBand: [Int]
+    public init(space: DesignSpace, index: Int, seed: UInt64, budgetSteps: Int, batchSize: Int, side: Int, macsBand: [Int]) {
         self.space = space; self.index = index; self.seed = seed; self.budgetSteps = budgetSteps
-        self.batchSize = batchSize; self.side = side; self.flopsBand = flopsBand
+        self.batchSize = batchSize; self.side = side; self.macsBand = macsBand
     }
 }
 
@@ -74,6 +76,10 @@ public enum StudyLog {
             } catch {
                 let isLast = lines[(i + 1)...].allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty }
                 guard isLast else {
+                    if line.contains("\"flops_band\"") {
+                        throw StudyFileError(path: path, line: i + 1, reason: "written by an earlier version of this program, which "
+                                             + "measured networks in FLOPs instead of multiply-adds; start the study afresh in another --out-dir")
+                    }
                     throw StudyFileError(path: path, line: i + 1, reason: "not a study record (\(error)); fix or remove the line")
                 }
                 skipped += 1

@@ -4,7 +4,8 @@ import Foundation
 /// The design spaces of Radosavovic et al. (2020), "Designing Network Design Spaces", scaled
 /// down to Fashion-MNIST on a CPU, with the paper's sampling rules: log-uniform depths and
 /// widths, widths divisible by 8, bottleneck ratios b ∈ {1, 2, 4}, power-of-two group widths,
-/// the divisibility fix of its appendix D, and rejection sampling into a FLOP band.
+/// the divisibility fix of its appendix D, and rejection sampling into a band of multiply-adds
+/// (the paper's "MF").
 
 /// An AnyNet design: the stem width and its stages.
 public struct AnyNetArchitecture: Sendable, Hashable, Codable {
@@ -145,25 +146,26 @@ public struct DesignSpaceRanges: Sendable {
 
 /// Draws architecture number `index` of a design space. Sample i of a space depends only on
 /// (space, i, seed): its random stream is seeded from those three, and rejected draws (outside
-/// the space's constraints or the FLOP band) are retried from the same stream.
+/// the space's constraints or the band of multiply-adds) are retried from the same stream.
 public struct DesignSpaceSampler: Sendable {
     public var ranges = DesignSpaceRanges()
-    /// Input side the FLOPs are counted at.
+    /// Input side the multiply-adds are counted at.
     public var side: Int
-    /// Accepted forward FLOPs per image (inclusive).
-    public var flopBand: ClosedRange<Int>
+    /// Accepted multiply-adds per image (inclusive).
+    public var macBand: ClosedRange<Int>
     /// Draws before giving up on a space (the band may be unreachable).
     public var maxTries = 100_000
 
-    public init(side: Int, flopBand: ClosedRange<Int>, ranges: DesignSpaceRanges = DesignSpaceRanges()) {
-        self.side = side; self.flopBand = flopBand; self.ranges = ranges
+    public init(side: Int, macBand: ClosedRange<Int>, ranges: DesignSpaceRanges = DesignSpaceRanges()) {
+        self.side = side; self.macBand = macBand; self.ranges = ranges
     }
 
     public struct Sample: Sendable {
         public let architecture: AnyNetArchitecture
         /// Draws it took, this one included.
         public let tries: Int
-        public let flops: Int
+        /// Multiply-adds of one image (`AnyNetArchitecture.multiplyAdds`).
+        public let multiplyAdds: Int
         public let parameters: Int
     }
 
@@ -172,8 +174,8 @@ public struct DesignSpaceSampler: Sendable {
         public var description: String {
             switch self {
             case let .bandUnreachable(space, band, tries):
-                return "no \(space.name) network with \(formatFlops(band.lowerBound))–\(formatFlops(band.upperBound))FLOPs "
-                    + "found in \(groupDigits(tries)) draws; widen --flops-band"
+                return "no \(space.name) network with \(formatFlops(band.lowerBound))–\(formatFlops(band.upperBound)) multiply-adds "
+                    + "found in \(groupDigits(tries)) draws; widen --macs-band"
             }
         }
     }
@@ -182,12 +184,12 @@ public struct DesignSpaceSampler: Sendable {
         var g = SeededGenerator(seed: Self.streamSeed(space, index: index, seed: seed))
         for tries in 1...maxTries {
             guard let arch = draw(space, using: &g), satisfies(arch, space) else { continue }
-            let f = arch.flops(side: side)
-            if flopBand.contains(f) {
-                return Sample(architecture: arch, tries: tries, flops: f, parameters: arch.parameterCount())
+            let m = arch.multiplyAdds(side: side)
+            if macBand.contains(m) {
+                return Sample(architecture: arch, tries: tries, multiplyAdds: m, parameters: arch.parameterCount())
             }
         }
-        throw SamplerError.bandUnreachable(space, flopBand, tries: maxTries)
+        throw SamplerError.bandUnreachable(space, macBand, tries: maxTries)
     }
 
     /// The seed of sample `index` of `space` (SplitMix64 of the three, so nearby indices get unrelated streams).
@@ -199,7 +201,7 @@ public struct DesignSpaceSampler: Sendable {
         return z ^ (z >> 31)
     }
 
-    /// One draw before the constraints of D, E and the FLOP band are checked.
+    /// One draw before the constraints of D, E and the band are checked.
     func draw(_ space: DesignSpace, using g: inout SeededGenerator) -> AnyNetArchitecture? {
         let r = ranges
         var stages: [(d: Int, w: Int, b: Int, g: Int)]
@@ -318,7 +320,7 @@ public enum DesignPrinciple: String, CaseIterable, Sendable, Codable {
 
 extension DesignSpaceSampler {
     /// A network of AnyNetX_E's ranges that keeps every rule of `DesignPrinciple` except
-    /// `principle`, which it breaks, inside the FLOP band: AnyNetX_A draws with the kept
+    /// `principle`, which it breaks, inside the band of multiply-adds: AnyNetX_A draws with the kept
     /// rules imposed (b and g copied from the first stage, widths or depths sorted upwards),
     /// retried until the broken rule is really broken.
     public func sampleViolating(_ principle: DesignPrinciple, index: Int, seed: UInt64) throws -> Sample {
@@ -342,12 +344,12 @@ extension DesignSpaceSampler {
                 return AnyNetStage(depth: s.d, channels: w, groupWidth: gw, botMul: 1 / Double(s.b))
             })
             guard Self.breaks(arch, only: principle), satisfies(arch, .a) else { continue }
-            let f = arch.flops(side: side)
-            if flopBand.contains(f) {
-                return Sample(architecture: arch, tries: tries, flops: f, parameters: arch.parameterCount())
+            let m = arch.multiplyAdds(side: side)
+            if macBand.contains(m) {
+                return Sample(architecture: arch, tries: tries, multiplyAdds: m, parameters: arch.parameterCount())
             }
         }
-        throw SamplerError.bandUnreachable(.a, flopBand, tries: maxTries)
+        throw SamplerError.bandUnreachable(.a, macBand, tries: maxTries)
     }
 
     /// Which of the four rules `arch` keeps.

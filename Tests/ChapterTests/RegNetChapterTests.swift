@@ -18,7 +18,7 @@ import Testing
         #expect(r.stdout.contains("AnyNetX_E: D with depths that never decrease"))
     }
 
-    @Test(arguments: ["--spaces=A,Q", "--flops-band=9:3", "--shard=3/3", "--samples=0", "--budget=-1"])
+    @Test(arguments: ["--spaces=A,Q", "--macs-band=9:3", "--shard=3/3", "--samples=0", "--budget=-1"])
     func badStudyFlags(argument: String) throws {
         let r = try ChapterRunner.run("Chapter7_8_RegNet", [argument, "--out-dir", ChapterRunner.temporaryFolder("bad-flag")])
         #expect(r.status != 0)
@@ -28,7 +28,7 @@ import Testing
     /// Two shards of a 2-space × 3-sample study, a rerun that resumes (trains nothing), and a merge.
     @Test func tinyStudyShardsResumesAndMerges() throws {
         let base = ChapterRunner.temporaryFolder("study")
-        let common = ["--part", "study", "--spaces", "A,X", "--samples", "3", "--budget", "4", "--flops-band", "0:100",
+        let common = ["--part", "study", "--spaces", "A,X", "--samples", "3", "--budget", "4", "--macs-band", "0:100",
                       "--test-limit", "300"]
         let first = try ChapterRunner.run("Chapter7_8_RegNet", common + ["--shard", "0/2", "--out-dir", base + "/s0"])
         #expect(first.status == 0, "\(first.all)")
@@ -39,7 +39,7 @@ import Testing
         #expect(lines0.count == 4 && lines1.count == 2)      // indices 0, 2 and 1 of each space
         for line in lines0 + lines1 {
             let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            for key in ["space", "index", "seed", "architecture", "params", "flops", "error", "seconds"] { #expect(o[key] != nil, "\(key)") }
+            for key in ["space", "index", "seed", "architecture", "params", "macs", "error", "seconds"] { #expect(o[key] != nil, "\(key)") }
             #expect((0...1).contains(o["error"] as! Double))
         }
         let png = try readPNG(path: base + "/s0/design-space-edf.png")
@@ -65,7 +65,7 @@ import Testing
     /// the networks, with exactly the errors, of the same study run unsharded.
     @Test func concurrentShardsMergeToTheUnshardedStudy() throws {
         let base = ChapterRunner.temporaryFolder("concurrent-study")
-        let common = ["--part", "study", "--spaces", "B,X", "--samples", "4", "--budget", "3", "--flops-band", "0:100",
+        let common = ["--part", "study", "--spaces", "B,X", "--samples", "4", "--budget", "3", "--macs-band", "0:100",
                       "--test-limit", "200", "--threads", "1"]
         let shards = try (0..<2).map { i in
             try ChapterRunner.start("Chapter7_8_RegNet", common + ["--shard", "\(i)/2", "--out-dir", base + "/s\(i)"])

@@ -44,7 +44,7 @@ extension CoreTests {
 
         /// The analytic parameter and FLOP counts the sampler uses equal those of the built network.
         @Test func analyticCountsMatchTheNetwork() throws {
-            let sampler = DesignSpaceSampler(side: 28, flopBand: 0...Int.max)
+            let sampler = DesignSpaceSampler(side: 28, macBand: 0...Int.max)
             for (i, space) in DesignSpace.allCases.enumerated() {
                 for index in 0..<4 {
                     let arch = try sampler.sample(space, index: index, seed: UInt64(i)).architecture
@@ -60,15 +60,15 @@ extension CoreTests {
 
         /// Hundreds of samples per space, each checked against the space's rules and the band.
         @Test func samplerRespectsEverySpace() throws {
-            let band = 6_000_000...12_000_000
-            let sampler = DesignSpaceSampler(side: 28, flopBand: band)
+            let band = 3_000_000...6_000_000
+            let sampler = DesignSpaceSampler(side: 28, macBand: band)
             for space in DesignSpace.allCases {
                 var distinct = Set<AnyNetArchitecture>()
                 for index in 0..<150 {
                     let s = try sampler.sample(space, index: index, seed: 5)
                     let a = s.architecture
                     #expect(sampler.satisfies(a, space), "\(space.name) #\(index): \(a.description)")
-                    #expect(band.contains(a.flops(side: 28)) && s.flops == a.flops(side: 28))
+                    #expect(band.contains(a.multiplyAdds(side: 28)) && s.multiplyAdds == a.multiplyAdds(side: 28))
                     for st in a.stages {
                         #expect(st.channels % 8 == 0)
                         let wb = st.bottleneckWidth
@@ -90,7 +90,7 @@ extension CoreTests {
         }
 
         @Test func samplesAreDeterministic() throws {
-            let sampler = DesignSpaceSampler(side: 28, flopBand: 6_000_000...12_000_000)
+            let sampler = DesignSpaceSampler(side: 28, macBand: 3_000_000...6_000_000)
             for space in DesignSpace.allCases {
                 let a = try sampler.sample(space, index: 7, seed: 3).architecture
                 #expect(try sampler.sample(space, index: 7, seed: 3).architecture == a)
@@ -101,7 +101,7 @@ extension CoreTests {
         }
 
         @Test func unreachableBandIsAnError() {
-            var sampler = DesignSpaceSampler(side: 28, flopBand: 1...2)
+            var sampler = DesignSpaceSampler(side: 28, macBand: 1...2)
             sampler.maxTries = 200
             #expect(throws: DesignSpaceSampler.SamplerError.self) { try sampler.sample(.a, index: 0, seed: 0) }
         }
@@ -163,11 +163,11 @@ extension CoreTests {
             try? FileManager.default.removeItem(atPath: dir)
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let sampler = DesignSpaceSampler(side: 28, flopBand: 0...Int.max)
+            let sampler = DesignSpaceSampler(side: 28, macBand: 0...Int.max)
             func record(_ space: DesignSpace, _ i: Int, error: Double) throws -> StudyRecord {
                 let s = try sampler.sample(space, index: i, seed: 0)
-                return StudyRecord(space: space, index: i, seed: 0, architecture: s.architecture, params: s.parameters, flops: s.flops,
-                                   error: error, seconds: 1, budgetSteps: 10, batchSize: 64, side: 28, flopsBand: 0...Int.max)
+                return StudyRecord(space: space, index: i, seed: 0, architecture: s.architecture, params: s.parameters, macs: s.multiplyAdds,
+                                   error: error, seconds: 1, budgetSteps: 10, batchSize: 64, side: 28, macsBand: 0...Int.max)
             }
             let a = dir + "/a.jsonl", b = dir + "/b.jsonl"
             try StudyLog.append(try record(.a, 0, error: 0.2), to: a)
@@ -189,6 +189,16 @@ extension CoreTests {
             // Damage in the middle is an error naming the line.
             try Data("{}\n".utf8 + (try Data(contentsOf: URL(fileURLWithPath: b)))).write(to: URL(fileURLWithPath: b))
             #expect(throws: StudyFileError.self) { try StudyLog.read(b) }
+            // A log from before studies counted multiply-adds says so, and what to do.
+            let old = dir + "/old.jsonl"
+            let oldLine = "{\"space\":\"A\",\"index\":0,\"flops\":197008,\"flops_band\":[0,100000000]}\n"
+            try Data((oldLine + oldLine).utf8).write(to: URL(fileURLWithPath: old))
+            do {
+                _ = try StudyLog.read(old)
+                Issue.record("an earlier version's log was read")
+            } catch let error as StudyFileError {
+                #expect(error.line == 1 && error.description.contains("multiply-adds") && error.description.contains("--out-dir"))
+            }
         }
 
         /// Inputs the fuzzer found: an empty log (Foundation's whole-file read leaked a buffer on
