@@ -58,13 +58,19 @@ extension GoogLeNetChapter {
         let flops = [try googLeNet().layerSummary(inputShape: [1, 1, 28, 28]).totalFlops,
                      try googLeNet(smallInput: true).layerSummary(inputShape: [1, 1, 28, 28]).totalFlops,
                      try googLeNet().layerSummary(inputShape: [1, 1, 96, 96]).totalFlops]
+        // The map sizes the Inception stages b3, b4 and b5 work on: the outputs of b2, b3 and b4.
+        func inceptionMaps(_ net: Sequential, side: Int) throws -> String {
+            let rows = try net.layerSummary(inputShape: [1, 1, side, side]).rows
+            return rows[1...3].map { "\($0.outputShape[2])×\($0.outputShape[3])" }.joined(separator: ", ")
+        }
         Narration.say(String(format: """
-        %@. The book's stem divides the side by 4 before the first Inception block, so on 28×28 images the \
-        Inception blocks see 4×4, 2×2 and 1×1 maps: most of their 3×3 and 5×5 kernels look at padding. The \
-        small stem keeps the resolution that 96×96 images would give them, for %@FLOPs per image against %@FLOPs \
-        (%@FLOPs for the book's network on 96×96 images, which enlarges every image %.0f-fold first), and \
-        trains at %.0f images/s against %.0f.
-        """, study.compare(small, with: book), formatFlops(flops[1]), formatFlops(flops[0]), formatFlops(flops[2]),
+        %@. The book's stem divides the side by 4 before the first Inception block, so on 28×28 images \
+        the Inception stages work on %@ maps, where most of their 3×3 and 5×5 kernels look at padding. \
+        The small stem gives them %@ (%@ for the book's network on 96×96 images), for %@FLOPs per image \
+        against %@FLOPs (%@FLOPs at 96×96, which enlarges every image %.0f-fold first), and trains at %.0f \
+        images/s against %.0f.
+        """, study.compare(small, with: book), try inceptionMaps(googLeNet(), side: 28), try inceptionMaps(googLeNet(smallInput: true), side: 28),
+            try inceptionMaps(googLeNet(), side: 96), formatFlops(flops[1]), formatFlops(flops[0]), formatFlops(flops[2]),
             96.0 * 96 / 784, study.imagesPerSecond(small), study.imagesPerSecond(book)))
         try run.draw(study.chart(title: "GoogLeNet on 28×28 images: the book's stem or a small one"), to: "exercise-3.png")
         return ExerciseResult(json: study.json.objectValue.merging([
