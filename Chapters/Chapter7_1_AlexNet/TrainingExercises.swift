@@ -158,12 +158,16 @@ extension AlexNetChapter {
         at %.3f and %.3f. The gap between the two, overfitting, is %.3f with dropout and %.3f without%@. \
         With %@ parameters against %@ images, a network can memorise its training set; \
         dropout, the only regulariser AlexNet has, makes memorising harder because no unit can count on \
-        another. Fewer images or more epochs widen the gap further.
+        another. %@
         """, groupDigits(data.train.count), study.trainEvalAccuracy("with dropout 0.5") ?? 0, study.trainEvalAccuracy("without dropout") ?? 0,
             study.testAccuracy("with dropout 0.5"), study.testAccuracy("without dropout"), with, without,
             without - with > 0.02 ? ": removing dropout widens it, as the book expects"
                 : (without > with ? ": removing dropout widens it, but only slightly at this budget" : ": here removing dropout did not widen it"),
-            groupDigits(study.parameters("with dropout 0.5")), groupDigits(data.train.count)))
+            groupDigits(study.parameters("with dropout 0.5")), groupDigits(data.train.count),
+            (study.trainEvalAccuracy("without dropout") ?? 0) < 0.9
+                ? String(format: "At this budget it has not memorised them yet (%.3f on its own training images without dropout): overfitting shows once a network fits its training set, so more epochs (--epochs) would show it.",
+                         study.trainEvalAccuracy("without dropout") ?? 0)
+                : "It has memorised most of them, so the gap above is what dropout holds back."))
         try run.draw(study.accuracyCurves(title: "AlexNet on \(groupDigits(data.train.count)) images, with and without dropout"), to: "exercise-8.png")
         var json = study.json.objectValue
         json["gap"] = .object(["with_dropout": .number(with), "without_dropout": .number(without)])
