@@ -132,7 +132,9 @@ public struct VariantTraining {
     /// the seed spread when there is one; a sentence, so it starts with a capital letter.
     public func compare(_ variant: String, with baseline: String) -> String {
         let sentence = comparison(variant, with: baseline)
-        return sentence.prefix(1).uppercased() + sentence.dropFirst()
+        // Only a Latin letter is capitalised: "β = 0 …" stays a β.
+        guard let first = sentence.first, first.isASCII, first.isLowercase else { return sentence }
+        return first.uppercased() + sentence.dropFirst()
     }
 
     private func comparison(_ variant: String, with baseline: String) -> String {
