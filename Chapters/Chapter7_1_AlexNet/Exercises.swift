@@ -10,6 +10,8 @@ extension AlexNetChapter {
             How much memory and computation do AlexNet's convolutions take, and how much its dense layers, \
             for inference and for training?
             """, answer: memoryAndComputation),
+        .discussion(2, "As a chip designer, how would you balance arithmetic against memory bandwidth for AlexNet?", answer: chipDesign),
+        .discussion(3, "Why are AlexNet benchmarks no longer reported?", answer: whyNoBenchmarks),
         Exercise([4], .experiment, "What do more epochs give AlexNet, and how does that differ from LeNet trained on the same images?",
                  answer: moreEpochs),
         Exercise([5], .experiment, """
@@ -22,6 +24,30 @@ extension AlexNetChapter {
         Exercise([8], .experiment, "What makes AlexNet overfit? Remove its dropout and measure the gap between training and test accuracy.",
                  answer: overfitting),
     ]
+
+    /// FLOPs per byte of weights read, convolutions against dense layers, at 224×224.
+    static func chipDesign() throws -> String {
+        let summary = try alexNet().layerSummary(inputShape: [1, 1, 224, 224])
+        func intensity(_ kind: String) -> Double {
+            let rows = summary.rows.filter { $0.typeName == kind }
+            return Double(rows.map(\.flops).reduce(0, +)) / Double(4 * rows.map(\.parameters).reduce(0, +))
+        }
+        return String(format: """
+        Per image, AlexNet's convolutions do %.0f FLOPs per byte of weights they read, its dense layers %.1f: \
+        the convolutions want arithmetic units, the dense layers bandwidth (or large batches, which use \
+        each weight they fetch for every image of the batch). A balanced chip sizes both for the mix, and caches the weights it reuses.
+        """, intensity("Conv2d"), intensity("Linear"))
+    }
+
+    static func whyNoBenchmarks() throws -> String {
+        let c = try NetworkComparison([("AlexNet", { alexNet() }), ("ResNet-18", { resNet18() })], side: 224)
+        let (a, r) = (c.row("AlexNet"), c.row("ResNet-18"))
+        return String(format: """
+        Later designs are better on every axis that matters: ResNet-18 has %.0f%% of AlexNet's parameters \
+        (%@ against %@) and is far more accurate, and %.0f%% of AlexNet's parameters sit in dense layers that \
+        modern networks no longer have, so AlexNet's speed says little about the workloads people run now.
+        """, 100 * Double(r.parameters) / Double(a.parameters), groupDigits(r.parameters), groupDigits(a.parameters), 100 * a.denseShare)
+    }
 
     /// Per kind of layer at 224×224: parameters, their bytes, output activations per image,
     /// forward FLOPs; and what one training step keeps for backward, measured.

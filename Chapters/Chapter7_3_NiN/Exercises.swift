@@ -19,7 +19,24 @@ extension NiNChapter {
             How many parameters does NiN have, how much computation does it need, and how much memory \
             does it take to train and to predict (measured)?
             """, answer: resourceUse),
+        .discussion(5, "What can go wrong when the last block goes from 384 channels to 10 in one step?", answer: oneStepReduction),
+        .discussion(6, "How would VGG's way of deriving VGG-11/16/19 give a family of NiN networks?", answer: {
+            """
+            Keep NiN's blocks and head and vary depth the way VGG does: more NiN blocks per resolution (two \
+            or three before each pooling), each 3×3 or 1×1, with widths doubling after each pooling.
+            """
+        }),
     ]
+
+    static func oneStepReduction() throws -> String {
+        let block = ninBlock(channels: 10, kernel: 3, stride: 1, padding: 1)
+        _ = try GradMode.withoutGrad { try block(Tensor.zeros([1, 384, 5, 5])) }
+        return """
+        That 3×3 convolution squeezes 384 channels into 10 with \(groupDigits(block.layers[0].parameterCount)) weights, and every \
+        class score then rests on one ReLU channel: if a channel's ReLU is off for every image it never \
+        learns again (the chapter checks for this), and the features cannot be recombined in between.
+        """
+    }
 
     /// The quick budget of the training exercises: 1 epoch of 25,000 images (NiN leaves its
     /// initial plateau after about a thousand steps of batch 16).

@@ -12,6 +12,13 @@ extension BatchNormChapter {
             How large can the learning rate of LeNet be with batch normalization and without it, before \
             training fails? (a sweep of learning rates, both networks with the same seed, data and budget)
             """, answer: learningRateSweep),
+        .discussion(7, "Which other normalizations could one apply?", answer: {
+            """
+            Normalize over other axes: layer normalization (each example over its features, shown in 7.5.2), \
+            instance normalization (each channel of each example), group normalization (groups of channels), \
+            or normalize the weights instead of the activations (weight normalization); none needs a batch.
+            """
+        }),
         Exercise([3], .experiment, "Does LeNet need batch normalization after every layer, or do some layers suffice?",
                  answer: whereToNormalize),
         Exercise([4], .experiment, """

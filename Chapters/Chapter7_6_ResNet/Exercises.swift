@@ -6,6 +6,15 @@ import Models
 /// The exercises of 7.6 this program answers.
 extension ResNetChapter {
     static let exercises = [
+        .discussion(1, "How do the Inception block and the residual block differ in computation, accuracy and the functions they can describe?",
+                    answer: inceptionAgainstResidual),
+        .discussion(5, "Why can't we make the function class ever more complex, even when the classes are nested?", answer: {
+            """
+            Nesting guarantees a larger class is never worse in principle, but every added layer costs \
+            computation and memory, needs more data to fit without overfitting, and makes optimisation \
+            harder; residual blocks keep the last cost small, not the others.
+            """
+        }),
         Exercise([2], .experiment, """
             Build ResNet-34 from Table 1 of the ResNet paper: shapes and parameters, and how it trains next to \
             ResNet-18 with the same seed, data and budget.
@@ -19,6 +28,20 @@ extension ResNetChapter {
             better with it?
             """, answer: preActivationBlocks),
     ]
+
+    /// GoogLeNet's first Inception block against a residual block with the same output width, on a 12×12 map.
+    static func inceptionAgainstResidual() throws -> String {
+        let inception = Inception(64, (96, 128), (16, 32), 32), residual = Residual(256, use1x1Conv: true)
+        let x = Tensor.zeros([1, 192, 12, 12])
+        let si = try inception.layerSummary(inputShape: x.shape), sr = try residual.layerSummary(inputShape: x.shape)
+        return """
+        On a 192×12×12 input, GoogLeNet's first Inception block (256 outputs) has \(groupDigits(si.totalParameters)) parameters and \
+        \(formatFlops(si.totalFlops))FLOPs, a residual block to 256 channels \(groupDigits(sr.totalParameters)) and \(formatFlops(sr.totalFlops))FLOPs. \
+        Inception widens (parallel paths of several kernel sizes, concatenated); the residual block adds \
+        its input back, so it can express the identity and deep stacks stay trainable: that, not a richer \
+        block, is what let ResNets go deeper and more accurate.
+        """
+    }
 
     static func resNet34FromTheTable(_ run: ChapterRun) throws -> ExerciseResult {
         print("ResNet-34: stages of 3, 4, 6 and 3 residual blocks (ResNet-18: 2, 2, 2, 2)")

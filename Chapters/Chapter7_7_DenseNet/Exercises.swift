@@ -15,6 +15,12 @@ extension DenseNetChapter {
             Does DenseNet really need much memory? Measure a training step at 224×224, with and without the \
             recomputation that lets batch norm's input be kept once.
             """, answer: memoryAt224),
+        .discussion(5, "How would DenseNet's idea carry over to an MLP, for example for house prices?", answer: {
+            """
+            Concatenate each dense layer's output to its input, so later layers see all earlier features, \
+            with a small growth per layer; the house-price data of chapter 5 is not part of this project.
+            """
+        }),
         Exercise([4], .computed, "Build DenseNet-121 and DenseNet-169 from Table 1 of the DenseNet paper: shapes and parameters.",
                  answer: densenet121And169),
     ]

@@ -13,6 +13,12 @@ extension RegNetChapter {
             "VioNet": sample networks that break one of AnyNetX_E's rules each (shared b, shared g, widths \
             or depths that do not decrease); which rule matters most?
             """, answer: vioNet),
+        .discussion(4, "Could the same design-space principles find the perfect MLP, and do they extrapolate from small to large?", answer: {
+            """
+            The method carries over (sample MLPs by depth, widths and their progression, compare error EDFs), \
+            and the paper's own check applies: a rule found at a small budget must be re-tested at a larger one.
+            """
+        }),
     ]
 
     /// Exercises 1 and 2 train at the chapter's quick settings (28×28, batch 128, lr 0.1 decaying

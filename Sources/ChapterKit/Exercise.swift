@@ -11,6 +11,7 @@ public struct Exercise: Sendable {
     public enum Kind: String, Sendable {
         case experiment = "runs an experiment"
         case computed = "answers from computed numbers"
+        case discussion = "discussed, not run"
     }
     /// The book's numbers (one exercise can answer two questions, like 7.4's 4 and 5).
     public let numbers: [Int]
@@ -21,6 +22,21 @@ public struct Exercise: Sendable {
     public init(_ numbers: [Int], _ kind: Kind, _ question: String, answer: @escaping @Sendable (ChapterRun) throws -> ExerciseResult) {
         self.numbers = numbers; self.kind = kind; self.question = question; self.answer = answer
     }
+
+    /// A question for discussion: not run, answered in a few sentences (`answer`, computed from
+    /// the networks where numbers help), shown by --exercises and by --exercise N.
+    public static func discussion(_ number: Int, _ question: String, answer: @escaping @Sendable () throws -> String) -> Exercise {
+        var e = Exercise([number], .discussion, question) { _ in
+            let text = try answer()
+            Narration.say(text)
+            return ExerciseResult(json: ["answer": .string(text)])
+        }
+        e.discussionAnswer = answer
+        return e
+    }
+
+    /// A discussion's answer, without a run (for --exercises).
+    var discussionAnswer: (@Sendable () throws -> String)?
 
     /// "4–5" or "2".
     public var label: String { numbers.count > 1 ? "\(numbers.first!)–\(numbers.last!)" : "\(numbers[0])" }
@@ -46,8 +62,17 @@ extension Chapter {
     static func exerciseList(section: String) -> String {
         guard !exercises.isEmpty else { return "This program answers none of section \(section)'s exercises yet." }
         let rows = exercisesInOrder.map { ["  \($0.label).", $0.question, "(\($0.kind.rawValue))"] }
-        return "The exercises of section \(section) this program answers (--exercise N runs one):\n"
+        var text = "The exercises of section \(section) this program answers (--exercise N runs one):\n"
             + alignedColumns(rows, rightAligned: [0]).joined(separator: "\n")
+        let discussed = exercisesInOrder.filter { $0.kind == .discussion }
+        if !discussed.isEmpty {
+            text += "\n\nThe questions for discussion, answered:\n"
+            for e in discussed {
+                let answer = (try? e.discussionAnswer?()) ?? "(no answer could be computed)"
+                text += "\n\(e.label). " + Narration.wrap(answer, width: 84).replacingOccurrences(of: "\n", with: "\n   ") + "\n"
+            }
+        }
+        return text
     }
 
     /// The exercise `number` answers, or an error listing the valid numbers.
