@@ -177,8 +177,8 @@ struct DesignSpaceStudyChapter {
             }, rightAligned: [2]).joined(separator: "\n") + "\n")
             Narration.say(steps.map { s in
                 s.agrees ? "\(s.step): \(s.measured), as the paper found."
-                    : (s.difference.sign == 0 ? "\(s.step): the interval contains 0, so this run cannot tell (the paper: \(s.paper))."
-                                              : "\(s.step): \(s.measured), against the paper (\(s.paper)), outside the interval.")
+                    : (s.difference.sign == 0 ? "\(s.step): the interval contains 0, so this run cannot tell; the paper found it \(s.paper)."
+                                              : "\(s.step): \(s.measured) beyond the interval, where the paper found it \(s.paper).")
             }.joined(separator: " "))
         }
         try bestOfNPlot(groups.filter { !$0.errors.isEmpty }).writePNG(to: run.path(bestOfNFile))
