@@ -77,8 +77,8 @@ public enum StudyLog {
                 let isLast = lines[(i + 1)...].allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty }
                 guard isLast else {
                     if line.contains("\"flops_band\"") {
-                        throw StudyFileError(path: path, line: i + 1, reason: "written by an earlier version of this program, which "
-                                             + "measured networks in FLOPs instead of multiply-adds; start the study afresh in another --out-dir")
+                        throw StudyFileError(path: path, line: i + 1, reason: "a record in the older format that measured networks in "
+                                             + "FLOPs instead of multiply-adds; start the study afresh in another --out-dir")
                     }
                     throw StudyFileError(path: path, line: i + 1, reason: "not a study record (\(error)); fix or remove the line")
                 }
