@@ -107,6 +107,10 @@ extension BatchNormChapter {
                 }
                 results.append((lr, name, accuracy, (ContinuousClock.now - start).seconds))
             }
+            if results.count == 2 {
+                let first = results.map(\.seconds).reduce(0, +)
+                print("(the first rate took \(formatDuration(first)); all \(sweep.count) should take about \(formatDuration(first * Double(sweep.count))))")
+            }
             let row = results.suffix(2).map { r in r.accuracy.map { String(format: "%.3f", $0) } ?? "diverged" }
             print(String(format: "lr %-6g  with BN %-9@  without BN %@", Double(lr), row[0], row[1]))
         }

@@ -93,6 +93,11 @@ public struct VariantTraining {
                 runs.append(Run(variant: name, seed: seed, parameters: net.parameterCount, history: trainer.history,
                                 imagesPerSecond: trainer.examplesPerSec, seconds: seconds, diverged: diverged, peakBytes: peak,
                                 addedBytes: peak.flatMap { p in before.map { p - $0 } }, trainEvalAccuracy: trainEval))
+                if quiet && runs.count == 1 && variants.count * seeds.count > 1 {
+                    // Quiet runs print no estimate of their own: the first one's time stands for all.
+                    print("The first run took \(formatDuration(seconds)); all \(variants.count * seeds.count) should take about "
+                          + "\(formatDuration(seconds * Double(variants.count * seeds.count))) (variants differ in cost).")
+                }
             }
         }
         print()
