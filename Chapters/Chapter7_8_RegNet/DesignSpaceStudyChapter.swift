@@ -99,7 +99,7 @@ struct DesignSpaceStudyChapter {
         """, chosen.count, rho, differences.reduce(0, +) / Double(differences.count),
             rho >= 0.8 ? "This recipe ranks networks consistently, so differences between spaces beyond their intervals are real."
                 : rho >= 0.5 ? "The ranking is partly noise at this budget: trust only large differences between spaces."
-                : "At this budget the ranking is mostly noise, so this study cannot compare design spaces reliably; a longer --budget is the remedy."))
+                : "At this budget the ranking is mostly noise, so this study cannot compare design spaces reliably; --rank-check measures the same for any --budget or --samples."))
         run.metrics.results["rank_check"] = .object(["networks": .number(Double(chosen.count)), "spearman": .number(rho),
                                                      "errors": .array(chosen.map { .number($0.error) }), "errors_again": .array(again.map(JSONValue.number))])
         try run.writeMetrics()
