@@ -11,7 +11,7 @@ struct DesignSpaceStudyChapter {
     static let plotFile = "design-space-edf.png", logFile = "design-space.jsonl"
     /// The study trains on the original 28×28 images with batch 64 and lr 0.1 and measures the
     /// error on the first 2,000 test images.
-    static let side = 28, batchSize = 64, learningRate: Float = 0.1, testImages = 2_000
+    static let side = 28, batchSize = 64, testImages = 2_000
     static let defaultBudget = 100
     /// The default band, in millions of multiply-adds (the paper's "MF").
     static let defaultBand = "2.5:5"
@@ -29,7 +29,8 @@ struct DesignSpaceStudyChapter {
         \(DesignSpaceRanges().summary). Networks are kept only if their forward pass costs \
         \(options.macsBand.replacingOccurrences(of: ":", with: "–")) million multiply-adds per image, counted as the \
         paper counts them (rejection sampling), \
-        then trained for \(options.budget) steps of batch \(batchSize) at lr \(learningRate) (plain SGD, PyTorch's \
+        then trained for \(options.budget) steps of batch \(batchSize) with \(options.recipe.config(epochs: 1, batchSize: batchSize, side: side, seed: 0).optimizerDescription) \
+        at lr \(options.recipe.config(epochs: 1, batchSize: batchSize, side: side, seed: 0).learningRate)\(options.recipe == .paper ? " on a cosine schedule" : "") (PyTorch's \
         default initialisation) and scored by their error on the first \(groupDigits(testImages)) test images.
         """)
         for space in options.spaceList { print("  \(space.name): \(space.rule)") }
@@ -56,7 +57,8 @@ struct DesignSpaceStudyChapter {
         for space in options.spaceList {
             for index in 0..<options.samples where shard.contains(index) {
                 let key = StudyKey(space: space, index: index, seed: run.seed, budgetSteps: options.budget,
-                                   batchSize: Self.batchSize, side: Self.side, macsBand: [options.band.lowerBound, options.band.upperBound])
+                                   batchSize: Self.batchSize, side: Self.side, macsBand: [options.band.lowerBound, options.band.upperBound],
+                                   recipe: options.recipe.recordName ?? "sgd")
                 if let r = done[key] {
                     print(line(r, note: "(already in \(Self.logFile))"))
                     continue
@@ -69,7 +71,8 @@ struct DesignSpaceStudyChapter {
             }
         }
         let mine = done.values.filter { $0.seed == run.seed && $0.budgetSteps == options.budget && $0.side == Self.side
-            && $0.batchSize == Self.batchSize && $0.macsBand == [options.band.lowerBound, options.band.upperBound] }
+            && $0.batchSize == Self.batchSize && $0.macsBand == [options.band.lowerBound, options.band.upperBound]
+            && $0.recipe == options.recipe.recordName }
         try Self.report(Array(mine), spaces: options.spaceList, run: run)
         if options.rankCheck > 0 && shard.count == 1 { try rankCheck(Array(mine), epochs: epochs, data: studyData) }
     }
@@ -88,7 +91,7 @@ struct DesignSpaceStudyChapter {
         var again: [Double] = []
         for r in chosen {
             let seed = run.seed &+ UInt64(r.index) &* 1_000 &+ UInt64(DesignSpace.allCases.firstIndex(of: r.space)!) &+ 7_919
-            again.append(try Self.trainedError(r.architecture, seed: seed, epochs: epochs, data: data))
+            again.append(try Self.trainedError(r.architecture, seed: seed, epochs: epochs, data: data, recipe: options.recipe))
             print(String(format: "%@ #%-3d error %.3f, again %.3f", r.space.rawValue, r.index, r.error, again.last!))
         }
         let rho = spearman(chosen.map(\.error), again)
@@ -116,7 +119,7 @@ struct DesignSpaceStudyChapter {
         let start = ContinuousClock.now
         let error: Double
         do {
-            error = try Self.trainedError(sample.architecture, seed: seed, epochs: epochs, data: data)
+            error = try Self.trainedError(sample.architecture, seed: seed, epochs: epochs, data: data, recipe: options.recipe)
         } catch let e as InterruptedError {
             FileHandle.standardError.write(Data("""
             \(e). The networks finished so far are in \(run.path(Self.logFile)); run the same command again to resume.\n
@@ -126,17 +129,19 @@ struct DesignSpaceStudyChapter {
         return StudyRecord(space: space, index: index, seed: run.seed, architecture: sample.architecture,
                            params: sample.parameters, macs: sample.multiplyAdds, error: error,
                            seconds: (ContinuousClock.now - start).seconds, budgetSteps: options.budget,
-                           batchSize: Self.batchSize, side: Self.side, macsBand: options.band)
+                           batchSize: Self.batchSize, side: Self.side, macsBand: options.band,
+                           recipe: options.recipe.recordName)
     }
 
-    /// Trains `architecture` with the study's recipe (PyTorch's default initialisation, batch
-    /// `batchSize`, lr `learningRate`, `side`×`side`) for `epochs` passes over `data.train`
-    /// and returns its error on `data.test`; a diverged network counts as chance (0.9).
-    static func trainedError(_ architecture: AnyNetArchitecture, seed: UInt64, epochs: Int, data: FashionMNIST) throws -> Double {
+    /// Trains `architecture` with `recipe` (PyTorch's default initialisation, batch `batchSize`,
+    /// `side`×`side`) for `epochs` passes over `data.train` and returns its error on
+    /// `data.test`; a diverged network counts as chance (0.9).
+    static func trainedError(_ architecture: AnyNetArchitecture, seed: UInt64, epochs: Int, data: FashionMNIST,
+                             recipe: StudyRecipe = .sgd) throws -> Double {
         Random.seed(seed)
         let net = architecture.make()
         net.initialize(.pytorchDefault)
-        let config = TrainConfig(epochs: epochs, batchSize: batchSize, learningRate: learningRate, resize: side, seed: seed)
+        let config = recipe.config(epochs: epochs, batchSize: batchSize, side: side, seed: seed)
         let trainer = Trainer(net: net, data: data, config: config)
         trainer.quiet = true
         do {
@@ -297,7 +302,7 @@ struct DesignSpaceStudyChapter {
             files.append(records)
         }
         let merged = StudyLog.merge(files)
-        let settingsSets = Set(merged.map { "budget \($0.budgetSteps), batch \($0.batchSize), \($0.side)px, band \($0.macsBand), seed \($0.seed)" })
+        let settingsSets = Set(merged.map { "budget \($0.budgetSteps), batch \($0.batchSize), \($0.side)px, band \($0.macsBand), recipe \($0.recipe ?? "sgd"), seed \($0.seed)" })
         guard settingsSets.count <= 1 else {
             throw ValidationError("--merge: the files come from studies with different settings (\(settingsSets.sorted().joined(separator: "; "))); merge only shards of one study")
         }

@@ -9,6 +9,31 @@ enum ChapterPart: String, ExpressibleByArgument, CaseIterable {
     case all, network, study
 }
 
+/// How each sampled network is trained.
+enum StudyRecipe: String, ExpressibleByArgument, CaseIterable {
+    /// The book's plain SGD at a constant learning rate 0.1.
+    case sgd
+    /// The paper's: SGD with momentum 0.9 and weight decay 5e-5, a half-period cosine schedule,
+    /// lr 0.05 scaled from its batch of 128 to the study's batch (0.025 at 64).
+    case paper
+
+    func config(epochs: Int, batchSize: Int, side: Int, seed: UInt64) -> TrainConfig {
+        switch self {
+        case .sgd:
+            return TrainConfig(epochs: epochs, batchSize: batchSize, learningRate: 0.1, resize: side, seed: seed)
+        case .paper:
+            var c = TrainConfig(epochs: epochs, batchSize: batchSize, learningRate: 0.05 * Float(batchSize) / 128, resize: side, seed: seed)
+            c.momentum = 0.9
+            c.weightDecay = 5e-5
+            c.cosine = true
+            return c
+        }
+    }
+
+    /// The recipe's name in a study record (nil for the default, so its records keep their form).
+    var recordName: String? { self == .sgd ? nil : rawValue }
+}
+
 /// The flags of the design-space study (part 2).
 struct StudyOptions: ParsableArguments {
     @Option(help: "Which part to run: all, network (RegNetX-32 only) or study (design spaces only).")
@@ -28,6 +53,9 @@ struct StudyOptions: ParsableArguments {
 
     @Option(help: "Train only samples whose index ≡ i (mod n), written i/n, to split a study over n machines.")
     var shard: String = "0/1"
+
+    @Option(help: "How to train each network: sgd (plain SGD, lr 0.1, as the book trains) or paper (momentum 0.9, weight decay 5e-5, cosine schedule).")
+    var recipe: StudyRecipe = .sgd
 
     @Option(help: "After the study, train this many of its networks again with another seed and report how stable their ranking is (0: skip).")
     var rankCheck: Int = 12

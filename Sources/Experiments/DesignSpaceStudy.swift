@@ -23,31 +23,35 @@ public struct StudyRecord: Codable, Sendable, Equatable {
     public var side: Int
     /// The band of multiply-adds the study sampled in.
     public var macsBand: [Int]
+    /// The training recipe (`StudyRecipe.rawValue`); absent in records of the plain-SGD recipe.
+    public var recipe: String?
 
     enum CodingKeys: String, CodingKey {
         case space, index, seed, architecture, description, params, macs, error, seconds
-        case budgetSteps = "budget_steps", batchSize = "batch_size", side, macsBand = "macs_band"
+        case budgetSteps = "budget_steps", batchSize = "batch_size", side, macsBand = "macs_band", recipe
     }
 
     public init(space: DesignSpace, index: Int, seed: UInt64, architecture: AnyNetArchitecture, params: Int, macs: Int,
-                error: Double, seconds: Double, budgetSteps: Int, batchSize: Int, side: Int, macsBand: ClosedRange<Int>) {
+                error: Double, seconds: Double, budgetSteps: Int, batchSize: Int, side: Int, macsBand: ClosedRange<Int>,
+                recipe: String? = nil) {
         self.space = space; self.index = index; self.seed = seed; self.architecture = architecture
         self.description = architecture.description; self.params = params; self.macs = macs; self.error = error
         self.seconds = seconds; self.budgetSteps = budgetSteps; self.batchSize = batchSize; self.side = side
         self.macsBand = [macsBand.lowerBound, macsBand.upperBound]
+        self.recipe = recipe
     }
 
     /// Records with equal keys are the same experiment.
     public var key: StudyKey {
-        StudyKey(space: space, index: index, seed: seed, budgetSteps: budgetSteps, batchSize: batchSize, side: side, macsBand: macsBand)
+        StudyKey(space: space, index: index, seed: seed, budgetSteps: budgetSteps, batchSize: batchSize, side: side, macsBand: macsBand, recipe: recipe ?? "sgd")
     }
 }
 
 public struct StudyKey: Hashable, Sendable {
-    public var space: DesignSpace, index: Int, seed: UInt64, budgetSteps: Int, batchSize: Int, side: Int, macsBand: [Int]
-    public init(space: DesignSpace, index: Int, seed: UInt64, budgetSteps: Int, batchSize: Int, side: Int, macsBand: [Int]) {
+    public var space: DesignSpace, index: Int, seed: UInt64, budgetSteps: Int, batchSize: Int, side: Int, macsBand: [Int], recipe: String
+    public init(space: DesignSpace, index: Int, seed: UInt64, budgetSteps: Int, batchSize: Int, side: Int, macsBand: [Int], recipe: String = "sgd") {
         self.space = space; self.index = index; self.seed = seed; self.budgetSteps = budgetSteps
-        self.batchSize = batchSize; self.side = side; self.macsBand = macsBand
+        self.batchSize = batchSize; self.side = side; self.macsBand = macsBand; self.recipe = recipe
     }
 }
 

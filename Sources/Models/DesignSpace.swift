@@ -128,7 +128,7 @@ public struct DesignSpaceRanges: Sendable {
     public var width = 8...128
     public var bottlenecks = [1, 2, 4]
     public var groupWidths = [1, 2, 4, 8, 16]
-    /// RegNetX: total depth, w0, wa and wm ranges; at most `stages` stages are kept.
+    /// RegNetX: total depth, w0, wa and wm ranges; only samples with exactly `stages` stages are kept (pycls's rule).
     public var regDepth = 2...12
     public var regW0 = 8...64
     public var regWa = 4.0...64.0
@@ -140,7 +140,7 @@ public struct DesignSpaceRanges: Sendable {
         + "width \(width.lowerBound)–\(width.upperBound) (multiples of 8), both log-uniform; b ∈ {\(bottlenecks.map(String.init).joined(separator: ", "))}; "
         + "g ∈ {\(groupWidths.map(String.init).joined(separator: ", "))}. RegNetX: d \(regDepth.lowerBound)–\(regDepth.upperBound), "
         + "w0 \(regW0.lowerBound)–\(regW0.upperBound), wa \(Int(regWa.lowerBound))–\(Int(regWa.upperBound)), "
-        + "wm \(regWm.lowerBound)–\(regWm.upperBound), at most \(stages) stages"
+        + "wm \(regWm.lowerBound)–\(regWm.upperBound), exactly \(stages) stages"
     }
 }
 

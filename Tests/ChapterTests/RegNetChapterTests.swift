@@ -90,4 +90,18 @@ import Testing
         let (fromShards, unsharded) = (try records(base + "/merged/design-space.jsonl"), try records(base + "/whole/design-space.jsonl"))
         #expect(fromShards.count == 8 && fromShards == unsharded)
     }
+
+    /// The paper's recipe is recorded with each network, and a study with the other recipe in
+    /// the same folder trains its own networks instead of reusing those.
+    @Test func recipesAreKeptApart() throws {
+        let base = ChapterRunner.temporaryFolder("recipes")
+        let common = ["--part", "study", "--spaces", "C", "--samples", "2", "--budget", "2", "--macs-band", "0:100",
+                      "--test-limit", "100", "--rank-check", "0", "--out-dir", base]
+        let paper = try ChapterRunner.run("Chapter7_8_RegNet", common + ["--recipe", "paper"])
+        #expect(paper.status == 0 && paper.stdout.contains("momentum 0.9") && paper.stdout.contains("cosine"), "\(paper.all)")
+        let sgd = try ChapterRunner.run("Chapter7_8_RegNet", common)
+        #expect(sgd.status == 0 && !sgd.stdout.contains("(already in design-space.jsonl)"), "\(sgd.all)")
+        let lines = try String(contentsOfFile: base + "/design-space.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4 && lines.filter { $0.contains("\"recipe\":\"paper\"") }.count == 2)
+    }
 }

@@ -243,3 +243,46 @@ extension CoreTests {
         }
     }
 }
+
+extension CoreTests {
+    /// Momentum, weight decay and the cosine schedule, against the formulas by hand.
+    @Suite struct MomentumSGDTests {
+        @Test func momentumAndWeightDecayFollowPyTorchsUpdate() {
+            let p = Tensor(shape: [2], data: [1, -2], requiresGrad: true)
+            let sgd = SGD([p], learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+            // Step 1: g = ∇ + λθ; v = g; θ −= lr·v.
+            p.grad = [0.5, 0.25]
+            sgd.step()
+            let g1: [Float] = [0.5 + 0.01 * 1, 0.25 + 0.01 * -2]
+            let theta1: [Float] = [1 - 0.1 * g1[0], -2 - 0.1 * g1[1]]
+            #expect(maxAbsDiff(p.data, theta1) < 1e-7)
+            // Step 2: v = μ·v + g.
+            p.grad = [-0.5, 1]
+            sgd.step()
+            let g2: [Float] = [-0.5 + 0.01 * theta1[0], 1 + 0.01 * theta1[1]]
+            let v2: [Float] = [0.9 * g1[0] + g2[0], 0.9 * g1[1] + g2[1]]
+            #expect(maxAbsDiff(p.data, [theta1[0] - 0.1 * v2[0], theta1[1] - 0.1 * v2[1]]) < 1e-6)
+            // Without momentum and weight decay it is plain SGD.
+            let q = Tensor(shape: [1], data: [3], requiresGrad: true)
+            q.grad = [2]
+            SGD([q], learningRate: 0.5).step()
+            #expect(q.data == [2])
+        }
+
+        @Test func cosineScheduleAndRecords() throws {
+            var c = TrainConfig(epochs: 1, batchSize: 8, learningRate: 0.4, resize: 28)
+            c.cosine = true
+            #expect(c.learningRate(step: 0, of: 100) == 0.4)
+            #expect(Swift.abs(c.learningRate(step: 50, of: 100) - 0.2) < 1e-6)
+            #expect(Swift.abs(c.learningRate(step: 75, of: 100) - 0.4 * Float((1 + cos(Double.pi * 0.75)) / 2)) < 1e-6)
+            c.momentum = 0.9
+            c.weightDecay = 5e-5
+            let json = try JSONEncoder().encode(c)
+            #expect(try JSONDecoder().decode(TrainConfig.self, from: json) == c)
+            // The book's settings keep their record: no momentum keys when unused.
+            let plain = String(decoding: try JSONEncoder().encode(TrainConfig(epochs: 1, batchSize: 8, learningRate: 0.4, resize: 28)), as: UTF8.self)
+            #expect(!plain.contains("momentum") && !plain.contains("cosine") && !plain.contains("weight_decay"))
+            #expect(c.optimizerDescription == "SGD with momentum 0.9 and weight decay 5e-05")
+        }
+    }
+}

@@ -1,12 +1,20 @@
-/// Plain minibatch stochastic gradient descent, as `torch.optim.SGD(params, lr)` with no
-/// momentum or weight decay (the book's `train_ch6`): θ ← θ − lr·∂loss/∂θ.
+/// Minibatch stochastic gradient descent as `torch.optim.SGD(params, lr, momentum, weight_decay)`:
+/// with g = ∂loss/∂θ + λ·θ and velocity v (0 before the first step),
+///   v ← μ·v + g,   θ ← θ − lr·v.
+/// With μ = λ = 0 (the book's `train_ch6`) that is plain SGD, θ ← θ − lr·∂loss/∂θ, and no
+/// velocity is kept.
 public final class SGD {
     public let parameters: [Tensor]
     public var learningRate: Float
+    public let momentum: Float, weightDecay: Float
+    /// The velocity of each parameter that has taken a step (only with momentum).
+    private var velocity: [ObjectIdentifier: [Float]] = [:]
 
-    public init(_ parameters: [Tensor], learningRate: Float) {
+    public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, weightDecay: Float = 0) {
         self.parameters = parameters
         self.learningRate = learningRate
+        self.momentum = momentum
+        self.weightDecay = weightDecay
     }
 
     /// Applies one update with the accumulated gradients.
@@ -37,9 +45,26 @@ public final class SGD {
     private func update(_ p: Tensor) {
         guard let g = p.grad else { return }
         let lr = learningRate
-        g.withUnsafeBufferPointer { pg in p.data.withUnsafeMutableBufferPointer { pd in
-            for i in 0..<pd.count { pd[i] -= lr * pg[i] }
-        }}
+        guard momentum != 0 || weightDecay != 0 else {
+            g.withUnsafeBufferPointer { pg in p.data.withUnsafeMutableBufferPointer { pd in
+                for i in 0..<pd.count { pd[i] -= lr * pg[i] }
+            }}
+            return
+        }
+        let (mu, wd) = (momentum, weightDecay)
+        let key = ObjectIdentifier(p)
+        var v = velocity[key] ?? []
+        velocity[key] = nil     // unique, so updated in place
+        let first = v.isEmpty
+        if first { v = [Float](repeating: 0, count: g.count) }
+        g.withUnsafeBufferPointer { pg in p.data.withUnsafeMutableBufferPointer { pd in v.withUnsafeMutableBufferPointer { pv in
+            for i in 0..<pd.count {
+                let gi = pg[i] + wd * pd[i]
+                pv[i] = first ? gi : mu * pv[i] + gi
+                pd[i] -= lr * pv[i]
+            }
+        }}}
+        if mu != 0 { velocity[key] = v }
     }
 
     /// Clears the gradients (they accumulate across backward passes otherwise).

@@ -30,6 +30,13 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Training stops as diverged when the loss stays above this many times a uniform guess's
     /// loss, ln(classes), for 10 batches in a row (see `DivergenceWatch`); 0 stops only on NaN or ∞.
     public var divergenceFactor: Double
+    /// SGD's momentum μ and weight decay λ (see `SGD`); 0 and 0 are the book's plain SGD. The
+    /// velocity is not saved in checkpoints, so a resumed run with momentum restarts it.
+    public var momentum: Double = 0
+    public var weightDecay: Double = 0
+    /// A half-period cosine schedule over all steps, lr·(1 + cos(π·step/steps))/2, as the
+    /// RegNet paper trains (instead of the linear warm-up and decay).
+    public var cosine = false
 
     public init(epochs: Int, batchSize: Int, learningRate: Float, resize: Int, seed: UInt64 = 0,
                 trainLimit: Int? = nil, testLimit: Int? = nil, lrDecay: Double = 0, lrWarmup: Double = 0,
@@ -45,13 +52,16 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         epochs >= 1 && batchSize >= 1 && resize >= 1 && learningRate.isFinite && learningRate > 0
             && (0...1).contains(lrDecay) && (0...1).contains(lrWarmup) && lrDecay + lrWarmup <= 1
             && (trainLimit ?? 1) >= 1 && (testLimit ?? 1) >= 1 && divergenceFactor >= 0
+            && (0..<1).contains(momentum) && weightDecay >= 0 && weightDecay.isFinite
     }
 
     /// The optimiser these settings train with, and its name in a sentence.
     public func optimizer(for parameters: [Tensor]) -> SGD {
-        SGD(parameters, learningRate: learningRate)
+        SGD(parameters, learningRate: learningRate, momentum: Float(momentum), weightDecay: Float(weightDecay))
     }
-    public var optimizerDescription: String { "plain SGD" }
+    public var optimizerDescription: String {
+        momentum == 0 && weightDecay == 0 ? "plain SGD" : "SGD with momentum \(momentum) and weight decay \(weightDecay)"
+    }
 
     /// The learning rate of step `step` (0-based) of `totalSteps`: lr·(step + 1)/(warm-up
     /// steps) during the first `lrWarmup` of the steps, then `learningRate` until the last
@@ -59,6 +69,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// lr/(decay steps) at the last step. Depends on the step index only, so a resumed run
     /// continues the same schedule.
     public func learningRate(step: Int, of totalSteps: Int) -> Float {
+        if cosine { return learningRate * Float(0.5 * (1 + cos(Double.pi * Double(step) / Double(Swift.max(totalSteps, 1))))) }
         let warmupSteps = Int((lrWarmup * Double(totalSteps)).rounded())
         let decaySteps = Int((lrDecay * Double(totalSteps)).rounded())
         let left = totalSteps - step
@@ -85,6 +96,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if resize != other.resize { d.append("\(resize)×\(resize) images instead of \(other.resize)×\(other.resize)") }
         if let n = trainLimit, n != other.trainLimit { d.append("the first \(groupDigits(n)) of 60,000 training images") }
         if let n = testLimit, n != other.testLimit { d.append("the first \(groupDigits(n)) of 10,000 test images") }
+        if momentum != other.momentum || weightDecay != other.weightDecay { d.append(optimizerDescription + " instead of " + other.optimizerDescription) }
+        if cosine != other.cosine { d.append(cosine ? "a cosine learning-rate schedule" : "no cosine schedule") }
         if divergenceFactor != other.divergenceFactor {
             d.append(divergenceFactor == 0 ? "no stop for a runaway loss" : "a stop when the loss stays above \(divergenceFactor) × ln(classes)")
         }
@@ -95,6 +108,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case epochs, resize, seed
         case batchSize = "batch_size", learningRate = "lr", trainLimit = "train_limit", testLimit = "test_limit"
         case lrDecay = "lr_decay", lrWarmup = "lr_warmup", divergenceFactor = "divergence_factor"
+        case momentum, weightDecay = "weight_decay", cosine
     }
 
     public init(from decoder: Decoder) throws {
@@ -117,6 +131,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
                   lrDecay: try c.decodeIfPresent(Double.self, forKey: .lrDecay) ?? 0,
                   lrWarmup: try c.decodeIfPresent(Double.self, forKey: .lrWarmup) ?? 0,
                   divergenceFactor: try c.decodeIfPresent(Double.self, forKey: .divergenceFactor) ?? 3)
+        momentum = try c.decodeIfPresent(Double.self, forKey: .momentum) ?? 0
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? 0
+        cosine = try c.decodeIfPresent(Bool.self, forKey: .cosine) ?? false
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -129,6 +146,10 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try c.encode(lrDecay, forKey: .lrDecay)
         try c.encode(lrWarmup, forKey: .lrWarmup)
         try c.encode(divergenceFactor, forKey: .divergenceFactor)
+        // Written only when used, so the book's settings keep their record.
+        if momentum != 0 { try c.encode(momentum, forKey: .momentum) }
+        if weightDecay != 0 { try c.encode(weightDecay, forKey: .weightDecay) }
+        if cosine { try c.encode(cosine, forKey: .cosine) }
         // Absent limits are written as null, so every record has the same keys.
         if let trainLimit { try c.encode(Double(trainLimit), forKey: .trainLimit) } else { try c.encodeNil(forKey: .trainLimit) }
         if let testLimit { try c.encode(Double(testLimit), forKey: .testLimit) } else { try c.encodeNil(forKey: .testLimit) }
