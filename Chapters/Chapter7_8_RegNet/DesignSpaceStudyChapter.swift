@@ -137,7 +137,7 @@ struct DesignSpaceStudyChapter {
     /// `side`×`side`) for `epochs` passes over `data.train` and returns its error on
     /// `data.test`; a diverged network counts as chance (0.9).
     static func trainedError(_ architecture: AnyNetArchitecture, seed: UInt64, epochs: Int, data: FashionMNIST,
-                             recipe: StudyRecipe = .sgd) throws -> Double {
+                             recipe: StudyRecipe = .paper) throws -> Double {
         Random.seed(seed)
         let net = architecture.make()
         net.initialize(.pytorchDefault)

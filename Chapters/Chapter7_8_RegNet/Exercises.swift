@@ -83,7 +83,7 @@ extension RegNetChapter {
         let epochs = (images + data.train.count - 1) / Swift.max(data.train.count, 1)
         print("""
         \(samples) networks per space inside \(DesignSpaceStudyChapter.defaultBand.replacingOccurrences(of: ":", with: "–")) million multiply-adds, each \
-        trained for \(steps) steps of batch \(DesignSpaceStudyChapter.batchSize) with the study's plain SGD at lr \(StudyRecipe.sgd.config(epochs: 1, batchSize: DesignSpaceStudyChapter.batchSize, side: DesignSpaceStudyChapter.side, seed: 0).learningRate) on \
+        trained for \(steps) steps of batch \(DesignSpaceStudyChapter.batchSize) with the study's recipe (\(StudyRecipe.paper.config(epochs: 1, batchSize: DesignSpaceStudyChapter.batchSize, side: DesignSpaceStudyChapter.side, seed: 0).optimizerDescription), cosine schedule) on \
         \(DesignSpaceStudyChapter.side)×\(DesignSpaceStudyChapter.side) images and scored on \(groupDigits(data.test.count)) test images.
         AnyNetX_E keeps all four rules; each VioNet breaks one:
         """)
