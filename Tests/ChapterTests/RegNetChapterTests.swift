@@ -99,7 +99,7 @@ import Testing
                       "--test-limit", "100", "--rank-check", "0", "--out-dir", base]
         let paper = try ChapterRunner.run("Chapter7_8_RegNet", common + ["--recipe", "paper"])
         #expect(paper.status == 0 && paper.stdout.contains("momentum 0.9") && paper.stdout.contains("cosine"), "\(paper.all)")
-        let sgd = try ChapterRunner.run("Chapter7_8_RegNet", common)
+        let sgd = try ChapterRunner.run("Chapter7_8_RegNet", common + ["--recipe", "sgd"])
         #expect(sgd.status == 0 && !sgd.stdout.contains("(already in design-space.jsonl)"), "\(sgd.all)")
         let lines = try String(contentsOfFile: base + "/design-space.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 4 && lines.filter { $0.contains("\"recipe\":\"paper\"") }.count == 2)
