@@ -39,8 +39,7 @@ extension VGGChapter {
             Double(vgg11.flops) / Double(alex.flops), 100 * vgg11.denseShare, 100 * alex.denseShare,
             100 * Double(convFlops.vgg) / Double(vgg11.flops), formatFlops(convFlops.vgg), formatFlops(convFlops.alex),
             formatFlops(vgg11.denseFlops), groupDigits(vgg11.denseParameters)))
-        try c.chart(title: "AlexNet and VGG-11 at 224×224").writePNG(to: run.path("exercise-1.png"))
-        run.show("exercise-1.png")
+        try run.draw(c.chart(title: "AlexNet and VGG-11 at 224×224"), to: "exercise-1.png")
         return ExerciseResult(json: c.json.objectValue, pictures: ["exercise-1.png"])
     }
 

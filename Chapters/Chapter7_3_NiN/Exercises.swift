@@ -73,13 +73,12 @@ extension NiNChapter {
         let (book, dense) = ("global average pooling", "dense layer")
         let study = try variantStudy(run, [(book, { nin() }), (dense, { nin(denseHead: true) })])
         let side = study.config.resize
-        func lastMap(_ s: Int) throws -> [Int] {
-            let rows = try nin(denseHead: true).layerSummary(inputShape: [1, 1, s, s]).rows
-            return rows[rows.count - 3].outputShape    // the last block's output, before Flatten and Linear
-        }
-        let (here, atBook) = (try lastMap(side), try lastMap(224))
-        let bookExtra = try nin(denseHead: true).layerSummary(inputShape: [1, 1, 224, 224]).totalParameters
-            - (try nin().layerSummary(inputShape: [1, 1, 224, 224]).totalParameters)
+        let (denseHere, denseAtBook) = (try nin(denseHead: true).layerSummary(inputShape: [1, 1, side, side]),
+                                        try nin(denseHead: true).layerSummary(inputShape: [1, 1, 224, 224]))
+        // The last block's output, before Flatten and Linear.
+        func lastMap(_ summary: LayerSummary) -> [Int] { summary.rows[summary.rows.count - 3].outputShape }
+        let (here, atBook) = (lastMap(denseHere), lastMap(denseAtBook))
+        let bookExtra = denseAtBook.totalParameters - (try nin().layerSummary(inputShape: [1, 1, 224, 224]).totalParameters)
         Narration.say(String(format: """
         %@. At %d×%d the last block's map is %@, so the dense layer adds %@ parameters (%@ against %@); at the \
         book's 224×224 it is %@ and the dense layer would add %@. Speed: %.0f against %.0f images/s. Global \

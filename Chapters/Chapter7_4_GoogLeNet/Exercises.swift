@@ -80,8 +80,7 @@ extension GoogLeNetChapter {
         """, Double(google.flops) / Double(alex.flops), Double(alex.parameters) / Double(google.parameters),
                                   groupDigits(google.flops / google.parameters), groupDigits(alex.flops / alex.parameters)))
         let picture = "exercise-\(Exercise.fileLabel([4, 5])).png"
-        try c.chart(title: "Parameters and computation at 224×224").writePNG(to: run.path(picture))
-        run.show(picture)
+        try run.draw(c.chart(title: "Parameters and computation at 224×224"), to: picture)
         return ExerciseResult(json: c.json.objectValue, pictures: [picture])
     }
 }

@@ -46,22 +46,22 @@ extension GoogLeNetChapter {
         let config = run.exerciseConfig(epochs: 1, trainLimit: 30_000, testLimit: 2_000, resize: 28)
         let data = try run.loadData(trainLimit: config.trainLimit, testLimit: config.testLimit)
         let (book, small) = ("the book's GoogLeNet", "GoogLeNet for 28×28")
-        func maps(_ net: Sequential, side: Int) throws -> String {
-            let summary = try net.layerSummary(inputShape: [1, 1, side, side])
-            return summary.rows.prefix(4).map { Array($0.outputShape.dropFirst()).shapeDescription }.joined(separator: " → ")
+        // The two networks on 28×28 images, and the book's on its 96×96 ones.
+        let summaries = try [(googLeNet(), 28), (googLeNet(smallInput: true), 28), (googLeNet(), 96)].map { net, side in
+            try net.layerSummary(inputShape: [1, 1, side, side])
         }
-        print("Stage outputs b1 → b4 at 28×28, the book's stem: \(try maps(googLeNet(), side: 28))")
-        print("Stage outputs b1 → b4 at 28×28, the small stem:  \(try maps(googLeNet(smallInput: true), side: 28))")
-        print("Stage outputs b1 → b4 at the book's 96×96:       \(try maps(googLeNet(), side: 96))\n")
+        func maps(_ summary: LayerSummary) -> String {
+            summary.rows.prefix(4).map { Array($0.outputShape.dropFirst()).shapeDescription }.joined(separator: " → ")
+        }
+        print("Stage outputs b1 → b4 at 28×28, the book's stem: \(maps(summaries[0]))")
+        print("Stage outputs b1 → b4 at 28×28, the small stem:  \(maps(summaries[1]))")
+        print("Stage outputs b1 → b4 at the book's 96×96:       \(maps(summaries[2]))\n")
         let study = try VariantTraining([(book, { googLeNet() }), (small, { googLeNet(smallInput: true) })], config: config, data: data)
         print(study.table + "\n")
-        let flops = [try googLeNet().layerSummary(inputShape: [1, 1, 28, 28]).totalFlops,
-                     try googLeNet(smallInput: true).layerSummary(inputShape: [1, 1, 28, 28]).totalFlops,
-                     try googLeNet().layerSummary(inputShape: [1, 1, 96, 96]).totalFlops]
+        let flops = summaries.map(\.totalFlops)
         // The map sizes the Inception stages b3, b4 and b5 work on: the outputs of b2, b3 and b4.
-        func inceptionMaps(_ net: Sequential, side: Int) throws -> String {
-            let rows = try net.layerSummary(inputShape: [1, 1, side, side]).rows
-            return rows[1...3].map { "\($0.outputShape[2])×\($0.outputShape[3])" }.joined(separator: ", ")
+        func inceptionMaps(_ summary: LayerSummary) -> String {
+            summary.rows[1...3].map { "\($0.outputShape[2])×\($0.outputShape[3])" }.joined(separator: ", ")
         }
         Narration.say(String(format: """
         %@. The book's stem divides the side by 4 before the first Inception block, so on 28×28 images \
@@ -69,8 +69,8 @@ extension GoogLeNetChapter {
         The small stem gives them %@ (%@ for the book's network on 96×96 images), for %@FLOPs per image \
         against %@FLOPs (%@FLOPs at 96×96, which enlarges every image %.0f-fold first), and trains at %.0f \
         images/s against %.0f.
-        """, study.compare(small, with: book), try inceptionMaps(googLeNet(), side: 28), try inceptionMaps(googLeNet(smallInput: true), side: 28),
-            try inceptionMaps(googLeNet(), side: 96), formatFlops(flops[1]), formatFlops(flops[0]), formatFlops(flops[2]),
+        """, study.compare(small, with: book), inceptionMaps(summaries[0]), inceptionMaps(summaries[1]),
+            inceptionMaps(summaries[2]), formatFlops(flops[1]), formatFlops(flops[0]), formatFlops(flops[2]),
             96.0 * 96 / 784, study.imagesPerSecond(small), study.imagesPerSecond(book)))
         try run.draw(study.chart(title: "GoogLeNet on 28×28 images: the book's stem or a small one"), to: "exercise-3.png")
         return ExerciseResult(json: study.json.objectValue.merging([

@@ -145,8 +145,7 @@ extension BatchNormChapter {
         var plot = LinePlot(title: "LeNet: test accuracy against the learning rate", xLabel: "log10(learning rate); diverged runs at 0",
                             yLabel: "test accuracy", series: series, yRange: (0, 1))
         plot.xMinStep = 1
-        try plot.render().writePNG(to: run.path("exercise-2.png"))
-        run.show("exercise-2.png")
+        try run.draw(plot.render(), to: "exercise-2.png")
         return ExerciseResult(json: [
             "epochs": .number(Double(config.epochs)), "train_images": .number(Double(data.train.count)),
             "runs": .array(results.map { .object(["lr": .number(Double($0.lr)), "network": .string($0.network),

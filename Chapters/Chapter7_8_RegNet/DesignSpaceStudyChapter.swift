@@ -22,6 +22,7 @@ struct DesignSpaceStudyChapter {
 
     static func describeSpaces(_ options: StudyOptions) {
         Narration.section("Beyond the book: design spaces, sampled and measured")
+        let recipe = options.recipe.config(epochs: 1, batchSize: batchSize, side: side, seed: 0)
         Narration.say("""
         The paper samples 500 networks per space inside a band of 360–400 million multiply-adds (its \
         "360–400MF") and trains each for 10 \
@@ -29,8 +30,8 @@ struct DesignSpaceStudyChapter {
         \(DesignSpaceRanges().summary). Networks are kept only if their forward pass costs \
         \(options.macsBand.replacingOccurrences(of: ":", with: "–")) million multiply-adds per image, counted as the \
         paper counts them (rejection sampling), \
-        then trained for \(options.budget) steps of batch \(batchSize) with \(options.recipe.config(epochs: 1, batchSize: batchSize, side: side, seed: 0).optimizerDescription) \
-        at lr \(options.recipe.config(epochs: 1, batchSize: batchSize, side: side, seed: 0).learningRate)\(options.recipe == .paper ? " on a cosine schedule" : "") (PyTorch's \
+        then trained for \(options.budget) steps of batch \(batchSize) with \(recipe.optimizerDescription) \
+        at lr \(recipe.learningRate)\(recipe.cosine ? " on a cosine schedule" : "") (PyTorch's \
         default initialisation) and scored by their error on the first \(groupDigits(testImages)) test images.
         """)
         for space in options.spaceList { print("  \(space.name): \(space.rule)") }
@@ -90,7 +91,7 @@ struct DesignSpaceStudyChapter {
         print("Training \(chosen.count) of these networks again with another seed (initialisation and order of the images):\n")
         var again: [Double] = []
         for r in chosen {
-            let seed = run.seed &+ UInt64(r.index) &* 1_000 &+ UInt64(DesignSpace.allCases.firstIndex(of: r.space)!) &+ 7_919
+            let seed = networkSeed(r.space, index: r.index) &+ 7_919
             again.append(try Self.trainedError(r.architecture, seed: seed, epochs: epochs, data: data, recipe: options.recipe))
             print(String(format: "%@ #%-3d error %.3f, again %.3f", r.space.rawValue, r.index, r.error, again.last!))
         }
@@ -114,8 +115,13 @@ struct DesignSpaceStudyChapter {
                Double(r.macs) / 1e6, groupDigits(r.params), r.error, note)
     }
 
+    /// The seed sample `index` of `space` trains with (initialisation and the order of its images).
+    func networkSeed(_ space: DesignSpace, index: Int) -> UInt64 {
+        run.seed &+ UInt64(index) &* 1_000 &+ UInt64(DesignSpace.allCases.firstIndex(of: space)!)
+    }
+
     func trainOne(_ sample: DesignSpaceSampler.Sample, space: DesignSpace, index: Int, epochs: Int, data: FashionMNIST) throws -> StudyRecord {
-        let seed = run.seed &+ UInt64(index) &* 1_000 &+ UInt64(DesignSpace.allCases.firstIndex(of: space)!)
+        let seed = networkSeed(space, index: index)
         let start = ContinuousClock.now
         let error: Double
         do {
@@ -170,10 +176,8 @@ struct DesignSpaceStudyChapter {
         }
         print(alignedColumns(table, rightAligned: [1, 2, 3, 5, 6]).joined(separator: "\n"))
         print()
-        try errorEDFPlot(groups.map { (name: $0.space.name, errors: $0.errors) },
-                         title: "Error EDFs of the design spaces (\(records.count) networks)", bands: true)
-            .writePNG(to: run.path(plotFile))
-        run.show(plotFile)
+        try run.draw(errorEDFPlot(groups.map { (name: $0.space.name, errors: $0.errors) },
+                                  title: "Error EDFs of the design spaces (\(records.count) networks)", bands: true), to: plotFile)
         let steps = refinementSteps(groups.filter { !$0.errors.isEmpty })
         if !steps.isEmpty {
             print(alignedColumns([["step", "Δ mean error (95% bootstrap interval)", "KS distance", "this run", "the paper"]] + steps.map {
@@ -186,8 +190,7 @@ struct DesignSpaceStudyChapter {
                                               : "\(s.step): \(s.measured) beyond the interval, where the paper found it \(s.paper).")
             }.joined(separator: " "))
         }
-        try bestOfNPlot(groups.filter { !$0.errors.isEmpty }).writePNG(to: run.path(bestOfNFile))
-        run.show(bestOfNFile)
+        try run.draw(bestOfNPlot(groups.filter { !$0.errors.isEmpty }), to: bestOfNFile)
         try goodRegion(records.filter { $0.space == .e }, run: run)
         run.metrics.results["design_space_steps"] = .array(steps.map {
             .object(["step": .string($0.step), "mean_difference": .number($0.difference.estimate), "low": .number($0.difference.low),
@@ -270,10 +273,8 @@ struct DesignSpaceStudyChapter {
         """, top.count, mean(topFits), mean(restFits), rest.count,
             mean(topFits) < mean(restFits) ? "the good networks follow the rule more closely, as in the paper."
                 : "here the best networks do not follow the rule more closely than the rest; at this budget and scale the paper's observation does not show."))
-        try goodRegionPlot(zip(top, topFits).map { (label: String(format: "E #%d, error %.3f", $0.0.index, $0.0.error), architecture: $0.0.architecture, fit: $0.1) },
-                           title: "Per-block widths of the best AnyNetX_E networks and RegNet's rule")
-            .writePNG(to: run.path(goodRegionFile))
-        run.show(goodRegionFile)
+        let best = zip(top, topFits).map { (label: String(format: "E #%d, error %.3f", $0.0.index, $0.0.error), architecture: $0.0.architecture, fit: $0.1) }
+        try run.draw(goodRegionPlot(best, title: "Per-block widths of the best AnyNetX_E networks and RegNet's rule"), to: goodRegionFile)
         run.metrics.results["good_region_fit"] = .object(["top": .number(Double(top.count)), "mean_fit_error_top": .number(mean(topFits)),
                                                           "mean_fit_error_rest": .number(mean(restFits))])
     }

@@ -147,8 +147,7 @@ public struct VariantTraining {
         if failedToLearn(variant) || failedToLearn(baseline) {
             let failed = [variant, baseline].filter(failedToLearn)
             return String(format: "%@ reaches %.3f test accuracy against %.3f for %@, but ", variant, a, b, baseline)
-                + failed.joined(separator: " and ") + (failed.count == 1 ? " did" : " did")
-                + " not leave chance level at this budget (\(failed.contains(where: diverged) ? "the loss diverged" : "the loss stayed near ln 10 = 2.303"))"
+                + failed.joined(separator: " and ") + " did not leave chance level at this budget (\(failed.contains(where: diverged) ? "the loss diverged" : "the loss stayed near ln 10 = 2.303"))"
         }
         var s = String(format: "%@ reaches %.3f test accuracy against %.3f for %@ (%+.3f)", variant, a, b, baseline, a - b)
         if let spread = seedSpread(of: [variant, baseline]) {
@@ -174,7 +173,7 @@ public struct VariantTraining {
                     String(format: "%.3f", trainAccuracy(v))]
                 + (withTrainEval ? [trainEvalAccuracy(v).map { String(format: "%.3f", $0) } ?? "–"] : [])
                 + [String(format: "%.3f", testAccuracy(v)), String(format: "%.0f", imagesPerSecond(v)),
-                   addedBytes(v).map { String(format: "%.0f MB", Double($0) / 1e6) } ?? "–",
+                   StepMemory.describe(addedBytes(v)),
                    String(format: "%.0f", r.map(\.seconds).reduce(0, +))]
         }
         let notes = ["train acc: the running mean during the last epoch, as train_ch6 prints it",
@@ -200,28 +199,27 @@ public struct VariantTraining {
 
     /// The running training loss of every run on one plot (five points per epoch, as train_ch6).
     public func lossCurves(title: String) -> Canvas {
-        let names = variants
-        let series = runs.map { r in
-            LinePlot.Series(name: seeds.count > 1 ? "\(r.variant), seed \(r.seed)" : r.variant,
-                            points: r.history.flatMap(\.plotPoints).map { (x: $0.epoch, y: $0.loss) },
-                            color: RGB.palette[names.firstIndex(of: r.variant)! % RGB.palette.count], dashed: r.seed != seeds[0])
-        }
-        var plot = LinePlot(title: title, xLabel: "epoch", yLabel: "running training loss", series: series)
+        var plot = LinePlot(title: title, xLabel: "epoch", yLabel: "running training loss",
+                            series: seriesPerRun { $0.history.flatMap(\.plotPoints).map { (x: $0.epoch, y: $0.loss) } })
         plot.xRange = (0, Double(config.epochs))
         return plot.render(width: 760)
     }
 
     /// Test accuracy after every epoch, one line per run.
     public func accuracyCurves(title: String) -> Canvas {
-        let names = variants
-        let series = runs.map { r in
-            LinePlot.Series(name: seeds.count > 1 ? "\(r.variant), seed \(r.seed)" : r.variant,
-                            points: r.history.map { (x: Double($0.epoch), y: $0.testAcc) },
-                            color: RGB.palette[names.firstIndex(of: r.variant)! % RGB.palette.count], dashed: r.seed != seeds[0])
-        }
-        var plot = LinePlot(title: title, xLabel: "epoch", yLabel: "test accuracy", series: series, yRange: (0, 1))
+        var plot = LinePlot(title: title, xLabel: "epoch", yLabel: "test accuracy",
+                            series: seriesPerRun { $0.history.map { (x: Double($0.epoch), y: $0.testAcc) } }, yRange: (0, 1))
         plot.xMinStep = 1
         return plot.render(width: 760)
+    }
+
+    /// One line per run: a colour per variant, the first seed solid and the others dashed.
+    private func seriesPerRun(_ points: (Run) -> [(x: Double, y: Double)]) -> [LinePlot.Series] {
+        let names = variants
+        return runs.map { r in
+            LinePlot.Series(name: seeds.count > 1 ? "\(r.variant), seed \(r.seed)" : r.variant, points: points(r),
+                            color: RGB.palette[names.firstIndex(of: r.variant)! % RGB.palette.count], dashed: r.seed != seeds[0])
+        }
     }
 
     public var json: JSONValue {

@@ -7,18 +7,26 @@ import D2L
 /// where shortcut is the identity, or a 1×1 convolution with the block's stride when the
 /// shape changes (`use1x1Conv`; no batch norm on it, as the book). Children are named as the
 /// book's attributes (`conv1`, `conv2`, `conv3`, `bn1`, `bn2`), which are its state_dict keys.
+///
+/// With `preActivation` (He et al., 2016b, "Identity mappings in deep residual networks",
+/// 7.6's exercise 4) the same layers run as batch norm and ReLU before each convolution, and
+/// nothing follows the sum, so the shortcut path is a pure identity from block to block:
+///   Y = conv1(ReLU(BN₁(X))),  Y = conv2(ReLU(BN₂(Y))),  output = Y + shortcut(X).
 public final class Residual: Module {
     public let conv1: Conv2d, conv2: Conv2d, conv3: Conv2d?
     public let bn1 = BatchNorm(), bn2 = BatchNorm()
+    public let preActivation: Bool
 
     /// - Parameters:
     ///   - numChannels: output channels of both 3×3 convolutions.
     ///   - use1x1Conv: put a 1×1 convolution on the shortcut (needed when channels or size change).
     ///   - strides: stride of the first 3×3 convolution and of the shortcut.
-    public init(_ numChannels: Int, use1x1Conv: Bool = false, strides: Int = 1) {
+    ///   - preActivation: batch norm and ReLU before each convolution instead of after.
+    public init(_ numChannels: Int, use1x1Conv: Bool = false, strides: Int = 1, preActivation: Bool = false) {
         conv1 = Conv2d(outChannels: numChannels, kernel: 3, stride: strides, padding: 1)
         conv2 = Conv2d(outChannels: numChannels, kernel: 3, padding: 1)
         conv3 = use1x1Conv ? Conv2d(outChannels: numChannels, kernel: 1, stride: strides) : nil
+        self.preActivation = preActivation
     }
 
     public override var namedChildren: [(String, Module)] {
@@ -29,10 +37,15 @@ public final class Residual: Module {
 
     public override func forward(_ x: consuming Tensor) throws -> Tensor {
         let input = x   // used twice: by conv1 and by the shortcut
+        let shortcut = { try self.conv3.map { try self.call($0, named: "conv3", input) } ?? input }
+        if preActivation {
+            var y = try call(conv1, named: "conv1", try call(bn1, named: "bn1", input, thenReLU: true))
+            y = try call(conv2, named: "conv2", try call(bn2, named: "bn2", y, thenReLU: true))
+            return try residualAdd(y, try shortcut(), typeName)
+        }
         var y = try call(bn1, named: "bn1", try call(conv1, named: "conv1", input), thenReLU: true)
         y = try call(bn2, named: "bn2", try call(conv2, named: "conv2", y))
-        let shortcut = try conv3.map { try call($0, named: "conv3", input) } ?? input
-        return try residualAdd(y, shortcut, typeName).relu()
+        return try residualAdd(y, try shortcut(), typeName).relu()
     }
 }
 

@@ -1,7 +1,7 @@
 import D2L
 
-/// The two residual blocks of 7.6's exercises 3 and 4, built as the book builds `Residual`
-/// (biases on the convolutions, no batch norm on a 1×1 shortcut).
+/// The networks of 7.6's exercises 3 and 4, built as the book builds `Residual` (biases on the
+/// convolutions, no batch norm on a 1×1 shortcut).
 
 /// The bottleneck block of the deeper ResNets (He et al., 2016, Fig. 5): a 1×1 convolution
 /// reduces to `channels` (the bottleneck), a 3×3 convolution works there, a 1×1 convolution
@@ -36,36 +36,6 @@ public final class BottleneckResidual: Module {
     }
 }
 
-/// The pre-activation block (He et al., 2016b, "Identity mappings in deep residual networks"):
-/// batch norm and ReLU come before each convolution and nothing follows the sum, so the
-/// shortcut path is a pure identity from block to block.
-///   Y = conv1(ReLU(BN₁(X))) (stride s), Y = conv2(ReLU(BN₂(Y))), output = Y + shortcut(X),
-///   shortcut: X, or conv3 1×1 stride s.
-public final class PreActivationResidual: Module {
-    public let conv1: Conv2d, conv2: Conv2d, conv3: Conv2d?
-    public let bn1 = BatchNorm(), bn2 = BatchNorm()
-
-    public init(_ channels: Int, use1x1Conv: Bool = false, strides: Int = 1) {
-        conv1 = Conv2d(outChannels: channels, kernel: 3, stride: strides, padding: 1)
-        conv2 = Conv2d(outChannels: channels, kernel: 3, padding: 1)
-        conv3 = use1x1Conv ? Conv2d(outChannels: channels, kernel: 1, stride: strides) : nil
-    }
-
-    public override var namedChildren: [(String, Module)] {
-        var c: [(String, Module)] = [("conv1", conv1), ("conv2", conv2)]
-        if let conv3 { c.append(("conv3", conv3)) }
-        return c + [("bn1", bn1), ("bn2", bn2)]
-    }
-
-    public override func forward(_ x: consuming Tensor) throws -> Tensor {
-        let input = x
-        var y = try call(conv1, named: "conv1", try call(bn1, named: "bn1", input, thenReLU: true))
-        y = try call(conv2, named: "conv2", try call(bn2, named: "bn2", y, thenReLU: true))
-        let shortcut = try conv3.map { try call($0, named: "conv3", input) } ?? input
-        return try residualAdd(y, shortcut, typeName)
-    }
-}
-
 /// ResNet-18's layout (stem, four stages of two blocks, 64…512 channels) with bottleneck
 /// blocks: each stage's 3×3 convolutions keep ResNet-18's widths and its outputs are 4× as
 /// wide (256…2048), as in ResNet-50, which has 3, 4, 6 and 3 such blocks (`blocks`).
@@ -79,11 +49,13 @@ public func bottleneckResNet(blocks: [Int] = [2, 2, 2, 2], classes: Int = 10) ->
     return Sequential([resNetStem()] + stages + [AdaptiveAvgPool2d(1), Flatten(), Linear(classes)])
 }
 
-/// Pre-activation ResNet-18: the book's stem, four stages of two pre-activation blocks, then
-/// the batch norm and ReLU that the last block no longer ends with, pooling and the classifier.
+/// Pre-activation ResNet-18: the book's stem, four stages of two pre-activation blocks
+/// (`Residual(preActivation: true)`), then the batch norm and ReLU that the last block no
+/// longer ends with, pooling and the classifier.
 public func preActivationResNet18(classes: Int = 10) -> Sequential {
     let stages = [64, 128, 256, 512].enumerated().map { s, c in
-        Sequential(s == 0 ? PreActivationResidual(c) : PreActivationResidual(c, use1x1Conv: true, strides: 2), PreActivationResidual(c))
+        Sequential(s == 0 ? Residual(c, preActivation: true) : Residual(c, use1x1Conv: true, strides: 2, preActivation: true),
+                   Residual(c, preActivation: true))
     }
     return Sequential([resNetStem()] + stages + [BatchNorm(), ReLU(), AdaptiveAvgPool2d(1), Flatten(), Linear(classes)])
 }
