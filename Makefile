@@ -8,7 +8,7 @@ ARGS ?=
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: setup run test fuzz release clean
+.PHONY: setup run test fuzz release bench-compare clean
 
 ## Install the system packages that are missing.
 setup:
@@ -34,6 +34,16 @@ fuzz: setup
 ## Build every chapter in release mode.
 release: setup
 	swift build -c release
+
+## Our training speed next to PyTorch's, alternating per model (PyTorch in a venv outside the repo):
+## make bench-compare TORCH_PYTHON=/path/to/venv/bin/python [MODELS=bn_lenet,regnetx32] [ROUNDS=2]
+TORCH_PYTHON ?=
+MODELS ?= alexnet,vgg_small,nin,googlenet,bn_lenet,resnet18,densenet,regnetx32
+ROUNDS ?= 2
+bench-compare: setup
+	@[ -n "$(TORCH_PYTHON)" ] || { echo "TORCH_PYTHON is not set: python3 -m venv DIR && DIR/bin/pip install torch, then TORCH_PYTHON=DIR/bin/python"; exit 2; }
+	swift build -c release --product Benchmarks
+	python3 bench/compare.py --torch-python $(TORCH_PYTHON) --models $(MODELS) --rounds $(ROUNDS)
 
 clean:
 	rm -rf .build .build-fuzz out
