@@ -7,6 +7,25 @@ import PackageDescription
 // unsafe flags because this is a root package.
 let optimiseInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
+/// Whether the building machine's CPU runs AVX2 and FMA (x86-64 Linux: its /proc/cpuinfo flags;
+/// every x86-64 CPU since 2013–2015 does). The compute targets are then compiled for them
+/// (`-target-cpu haswell`, as `-march=native` would on such a CPU), so Swift's 8-lane SIMD code
+/// runs in 256-bit registers instead of two 128-bit halves; `D2L_AVX2` lets the code say so in
+/// its banner. The binaries then need such a CPU: MODERNCNNS_PORTABLE=1 builds for any x86-64.
+let buildsForAVX2: Bool = {
+    #if arch(x86_64)
+    guard ProcessInfo.processInfo.environment["MODERNCNNS_PORTABLE"] == nil,
+          let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+    let set = Set(flags.split(separator: " ").map(String.init))
+    return set.contains("avx2") && set.contains("fma")
+    #else
+    return false
+    #endif
+}()
+let computeSettings: [SwiftSetting] = optimiseInDebug
+    + (buildsForAVX2 ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("D2L_AVX2")] : [])
+
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let chapterDependencies: [Target.Dependency] = ["D2L", "Models", "Experiments", "ChapterKit", argumentParser]
 
@@ -54,12 +73,12 @@ let package = Package(
         .target(
             name: "D2L",
             dependencies: ["CBLAS", "CPNG", "CZlib", "CSystem", "CCairo"],
-            swiftSettings: optimiseInDebug,
+            swiftSettings: computeSettings,
             // Float.rounded() and friends lower to libm calls.
             linkerSettings: [.linkedLibrary("m")]
         ),
         // The book's networks, shared by the chapters, the tests and the benchmark.
-        .target(name: "Models", dependencies: ["D2L"], swiftSettings: optimiseInDebug),
+        .target(name: "Models", dependencies: ["D2L"], swiftSettings: computeSettings),
         // Experiments the chapters run beyond the book: 7.5's scratch-versus-fused comparison and
         // 7.8's design-space study (its log, shards, statistics and plot).
         .target(name: "Experiments", dependencies: ["D2L", "Models"], swiftSettings: optimiseInDebug),

@@ -129,9 +129,9 @@ def main():
             t["model"], t["input"], t["batch"], t["ours_train"], t["torch_train"], t["train_ratio"],
             t["train_ratio_low"], t["train_ratio_high"], t["infer_ratio"], t["ours_rss"] / 2**30,
             t["torch_rss"] / 2**30, t["rss_ratio"]))
-    blas = runs[0]["ours"].get("blas", "?")
-    print("\nOurs: release build, GEMM through OpenBLAS (%s kernels). Medians over %d rounds per model; %.0f s in all." % (
-        blas, a.rounds, time.time() - started))
+    ours = runs[0]["ours"]
+    print("\nOurs: release build, GEMM through OpenBLAS (%s kernels), our kernels built for %s. Medians over %d rounds "
+          "per model; %.0f s in all." % (ours.get("blas", "?"), ours.get("kernels", "?"), a.rounds, time.time() - started))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"cpu": cpu_description(), "torch": torch_version, "torch_capability": capability,

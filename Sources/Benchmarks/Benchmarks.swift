@@ -56,7 +56,7 @@ struct Benchmarks: ParsableCommand {
         let ceiling = measureSgemm(), peak = measureFMAPeak()
         var rows: [[String: JSONValue]] = []
         if !json {
-            print("OpenBLAS \(BLASInfo.coreName), \(Parallel.threads) threads; sgemm 1024³ with the same threads: \(String(format: "%.1f", ceiling)) GFLOP/s")
+            print("\(InstructionSet.description), \(Parallel.threads) threads; sgemm 1024³ with the same threads: \(String(format: "%.1f", ceiling)) GFLOP/s")
             if let peak {
                 let wide = peak.avx512.map { String(format: ", 16-lane AVX-512 %.1f", $0) } ?? " (no AVX-512 on this CPU)"
                 print("FMA peak of the same threads (independent fused multiply-adds): 8-lane AVX2 \(String(format: "%.1f", peak.avx2))\(wide) GFLOP/s; sgemm reaches \(Int((100 * ceiling / peak.widest).rounded()))% of the higher\n")
@@ -76,7 +76,7 @@ struct Benchmarks: ParsableCommand {
                          "train_images_per_sec": .number(r.train), "infer_images_per_sec": .number(r.infer),
                          "forward_flops_per_image": .number(Double(r.flops)), "train_gflops": .number(trainGflops),
                          "sgemm_gflops": .number(ceiling), "fma_peak_gflops": peak.map { .number($0.avx2) } ?? .null,
-                         "fma512_peak_gflops": peak?.avx512.map(JSONValue.number) ?? .null, "blas": .string(BLASInfo.coreName),
+                         "fma512_peak_gflops": peak?.avx512.map(JSONValue.number) ?? .null, "blas": .string(BLASInfo.coreName), "kernels": .string(InstructionSet.kernels),
                          "peak_rss_bytes": .number(Double((ProcessMemory.peakBytes() ?? 0))),
                          "threads": .number(Double(Parallel.threads)), "estimated_training_bytes": .number(Double(r.estimate)),
                          "saved_for_backward_bytes": .number(Double(r.saved))])

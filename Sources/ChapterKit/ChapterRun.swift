@@ -69,7 +69,7 @@ public final class ChapterRun {
         #if DEBUG
         print("warning: debug build. The core library is optimised anyway, but `swift run -c release \(name)` is faster.")
         #endif
-        print("\(name) · seed \(seed) · \(Parallel.threads) threads · OpenBLAS \(BLASInfo.coreName)")
+        print("\(name) · seed \(seed) · \(Parallel.threads) threads · \(InstructionSet.description)")
         print()
     }
 
