@@ -1,6 +1,6 @@
 """PyTorch's speed on this machine for the chapter models, measured as `Benchmarks` measures ours.
 
-Issue 5's targets are PyTorch figures; this script measures them here so that the comparison is
+The project's speed targets are ratios to PyTorch; this script measures PyTorch here so that the comparison is
 made on one machine in one session. Same protocol as `swift run -c release Benchmarks`:
 synthetic inputs in [0, 1) and random labels, the book's input size and batch size, plain SGD
 (lr 0.01), 2 warm-up steps, then `--steps` timed training steps (zero_grad, forward,

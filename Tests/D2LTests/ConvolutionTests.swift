@@ -55,6 +55,13 @@ extension CoreTests {
             Case(n: 2, c: 1, h: 33, k: 3, kernel: 7, stride: 2, pad: 3, groups: 1),   // a 7×7 stride-2 stem
             Case(n: 2, c: 1, h: 67, k: 2, kernel: 11, stride: 4, pad: 0, groups: 1),  // NiN's quick first layer: 15 wide
             Case(n: 1, c: 2, h: 99, k: 2, kernel: 11, stride: 4, pad: 1, groups: 1),  // stride 4, eight columns at a time
+            // One input channel, stride 1, rows of eight or more: the direct kernel, four
+            // output channels at a time (K not a multiple of four), padded or not, rows that end
+            // in a partial vector.
+            Case(n: 3, c: 1, h: 28, k: 6, kernel: 5, stride: 1, pad: 0, groups: 1),   // LeNet's first layer
+            Case(n: 2, c: 1, h: 13, k: 5, kernel: 3, stride: 1, pad: 1, groups: 1),   // 13 wide: 8 + 5
+            Case(n: 2, c: 1, h: 20, k: 9, kernel: 5, stride: 1, pad: 2, groups: 1),   // 20 wide, padded
+            Case(n: 1, c: 1, h: 10, k: 4, kernel: 3, stride: 1, pad: 0, groups: 1),   // exactly eight wide
         ]
 
         @Test(arguments: cases, [1, 2])

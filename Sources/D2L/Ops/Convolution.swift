@@ -87,8 +87,11 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv
     let plan = ChunkPlan(g, outChannels: k, groups: groups, imagesPerWorker: imagesPerWorker)
     var y = Tensor.uninitializedStorage(n * k * p)   // every output is written by a GEMM or a copy
 
-    let scratch = Workspace.buffers(workers: workers.count, sizes: [plan.direct ? 1 : plan.colSize, plan.blockSize])
     let gemmWeight = liveTapWeights(weight, g)
+    if SingleChannelConvolution.applies(g, groups: groups) {
+        convolveSingleChannel(x, weight: weight, bias: bias, g, into: &y, workers: workers)
+    } else {
+    let scratch = Workspace.buffers(workers: workers.count, sizes: [plan.direct ? 1 : plan.colSize, plan.blockSize])
     x.data.withUnsafeBufferPointer { px in gemmWeight.withUnsafeBufferPointer { pw in
     y.withUnsafeMutableBufferPointer { py in
         let xs = px.baseAddress!, ws = pw.baseAddress!, ys = py.baseAddress!
@@ -124,6 +127,7 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv
             }
         }
     }}}
+    }
 
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
@@ -135,6 +139,24 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv
                            dy: dys, dxOverwritesDy: inPlace, plan: plan, workers: workers)
         }
     }
+}
+
+/// y for one-channel images through `SingleChannelConvolution`, each worker its own images.
+private func convolveSingleChannel(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry,
+                                   into y: inout [Float], workers: [Range<Int>]) {
+    let direct = SingleChannelConvolution(geometry: g, outChannels: weight.shape[0])
+    let (w, b) = direct.packed(weights: weight.data, bias: bias?.data)
+    let scratch = Workspace.buffers(workers: workers.count, sizes: [direct.scratchCount])
+    let imageSize = g.height * g.width, outSize = direct.outChannels * g.outPixels
+    x.data.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in b.withUnsafeBufferPointer { pb in
+    y.withUnsafeMutableBufferPointer { py in
+        let xs = px.baseAddress!, ws = pw.baseAddress!, bs = pb.baseAddress!, ys = py.baseAddress!
+        Parallel.run(workers.count) { worker in
+            for n in workers[worker] {
+                direct.forward(image: xs + n * imageSize, weights: ws, bias: bs, into: ys + n * outSize, scratch: scratch[worker][0])
+            }
+        }
+    }}}}
 }
 
 /// Runs a convolution's backward `body(∂y, ∂x, inPlace)` with the buffer ∂x goes to: nil if x

@@ -1,0 +1,112 @@
+/// A stride-1 convolution of one-channel images (a network's first layer on grey images:
+/// LeNet's 5×5, VGG's first 3×3) computed directly, without a column matrix:
+///   y[k, oy, ox] = b[k] + Σ_{i<kh, j<kw} w[k, i, j] · x̃[oy + i, ox + j],
+/// x̃ being the image zero-padded by (ph, pw). im2col would write kh·kw copies of every pixel
+/// to feed a GEMM with only K rows; here eight outputs of a row are one vector, and four
+/// output channels share every load of the image.
+///
+/// Shapes: x (H, W) per image, weights (K, kh·kw), y (K, OH·OW) per image.
+struct SingleChannelConvolution {
+    let geometry: ConvGeometry
+    let outChannels: Int
+    /// Output channels rounded up to a multiple of the four computed together.
+    var paddedChannels: Int { (outChannels + 3) / 4 * 4 }
+    private var paddedWidth: Int { geometry.width + 2 * geometry.padW }
+    private var paddedHeight: Int { geometry.height + 2 * geometry.padH }
+    /// Floats of scratch per worker: the padded image, and 24 more for the reads of the last
+    /// step, which may reach past the image (into values it does not store).
+    var scratchCount: Int { paddedHeight * paddedWidth + 24 }
+
+    /// Whether the direct kernel computes this convolution: one input channel, no groups,
+    /// stride 1, every kernel tap live, and rows of at least eight outputs.
+    static func applies(_ g: ConvGeometry, groups: Int) -> Bool {
+        groups == 1 && g.channels == 1 && g.strideH == 1 && g.strideW == 1 && !g.isCompact && g.outW >= 8
+    }
+
+    /// The weights (K, kh·kw) and bias as the kernel reads them: rows padded with zeros to
+    /// `paddedChannels`, and the bias (zeros without one) alongside.
+    func packed(weights: [Float], bias: [Float]?) -> (weights: [Float], bias: [Float]) {
+        let taps = geometry.kernelH * geometry.kernelW
+        var w = [Float](repeating: 0, count: paddedChannels * taps)
+        w.replaceSubrange(0..<(outChannels * taps), with: weights)
+        var b = [Float](repeating: 0, count: paddedChannels)
+        if let bias { b.replaceSubrange(0..<outChannels, with: bias) }
+        return (w, b)
+    }
+
+    /// One image: `x` (H, W) into `y` (K, OH·OW), with the packed weights and bias. Each step
+    /// computes 24 outputs of a row (three vectors) for four channels: twelve sums that share
+    /// three loads of the image and four of the weights per tap.
+    func forward(image x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, bias b: UnsafePointer<Float>,
+                 into y: UnsafeMutablePointer<Float>, scratch plane: UnsafeMutablePointer<Float>) {
+        let g = geometry, wp = paddedWidth, kh = g.kernelH, kw = g.kernelW, taps = kh &* kw
+        let oh = g.outH, ow = g.outW, p = g.outPixels
+        SIMDLoops.zero(plane, scratchCount)
+        for r in 0..<g.height { SIMDLoops.copy(plane + ((r &+ g.padH) &* wp &+ g.padW), x + r &* g.width, g.width) }
+        let raw = UnsafeRawPointer(plane)
+        typealias V = SIMD8<Float>
+        for k0 in stride(from: 0, to: outChannels, by: 4) {
+            let w0 = w + k0 &* taps, w1 = w0 + taps, w2 = w1 + taps, w3 = w2 + taps
+            let live = Swift.min(4, outChannels &- k0)
+            for oy in 0..<oh {
+                var ox = 0
+                while ox < ow {
+                    let bias0 = V(repeating: b[k0]), bias1 = V(repeating: b[k0 &+ 1])
+                    let bias2 = V(repeating: b[k0 &+ 2]), bias3 = V(repeating: b[k0 &+ 3])
+                    var a0 = bias0, b0 = bias0, c0 = bias0, a1 = bias1, b1 = bias1, c1 = bias1
+                    var a2 = bias2, b2 = bias2, c2 = bias2, a3 = bias3, b3 = bias3, c3 = bias3
+                    for i in 0..<kh {
+                        let row = ((oy &+ i) &* wp &+ ox) &* 4
+                        for j in 0..<kw {
+                            let at = row &+ 4 &* j, t = i &* kw &+ j
+                            let u = raw.loadUnaligned(fromByteOffset: at, as: V.self)
+                            let v = raw.loadUnaligned(fromByteOffset: at &+ 32, as: V.self)
+                            let z = raw.loadUnaligned(fromByteOffset: at &+ 64, as: V.self)
+                            let (s0, s1, s2, s3) = (w0[t], w1[t], w2[t], w3[t])
+                            a0 = multiplyAdd(a0, u, s0); b0 = multiplyAdd(b0, v, s0); c0 = multiplyAdd(c0, z, s0)
+                            a1 = multiplyAdd(a1, u, s1); b1 = multiplyAdd(b1, v, s1); c1 = multiplyAdd(c1, z, s1)
+                            a2 = multiplyAdd(a2, u, s2); b2 = multiplyAdd(b2, v, s2); c2 = multiplyAdd(c2, z, s2)
+                            a3 = multiplyAdd(a3, u, s3); b3 = multiplyAdd(b3, v, s3); c3 = multiplyAdd(c3, z, s3)
+                        }
+                    }
+                    let left = ow &- ox, offset = k0 &* p &+ oy &* ow &+ ox
+                    let at = y + offset
+                    store(a0, b0, c0, at, left)
+                    if live > 1 { store(a1, b1, c1, at + p, left) }
+                    if live > 2 { store(a2, b2, c2, at + (2 &* p), left) }
+                    if live > 3 { store(a3, b3, c3, at + (3 &* p), left) }
+                    ox &+= 24
+                }
+            }
+        }
+    }
+
+    /// The first `count` (up to 24) of the values u, v, z (eight each) at `out`.
+    @inline(__always)
+    private func store(_ u: SIMD8<Float>, _ v: SIMD8<Float>, _ z: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
+        store(u, out, Swift.min(count, 8))
+        if count > 8 { store(v, out + 8, Swift.min(count &- 8, 8)) }
+        if count > 16 { store(z, out + 16, Swift.min(count &- 16, 8)) }
+    }
+
+    /// The first `lanes` values of `v` at `out`.
+    @inline(__always)
+    private func store(_ v: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ lanes: Int) {
+        if lanes == 8 {
+            UnsafeMutableRawPointer(out).storeBytes(of: v, as: SIMD8<Float>.self)
+        } else {
+            for l in 0..<lanes { out[l] = v[l] }
+        }
+    }
+
+    /// a + v·w: one fused multiply-add per lane where the build targets FMA, else a product
+    /// and a sum (a fused one would be a slow library call there).
+    @inline(__always)
+    private func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: Float) -> SIMD8<Float> {
+        #if D2L_AVX2
+        a.addingProduct(v, w)
+        #else
+        a + v * w
+        #endif
+    }
+}
