@@ -22,3 +22,13 @@ static inline void d2l_flush_denormals(void) {
 #else
 static inline void d2l_flush_denormals(void) {}
 #endif
+
+/// A hint to the CPU that this thread is spinning on a flag (x86 PAUSE, ARM YIELD): it saves
+/// power and lets the core's other hardware thread run. `WorkerPool`'s waits use it.
+static inline void d2l_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}

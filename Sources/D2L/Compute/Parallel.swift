@@ -6,8 +6,9 @@ import Glibc
 
 /// How the kernels use the two (or more) cores.
 ///
-/// Our kernels split the batch into one contiguous range per worker and run the workers
-/// with `DispatchQueue.concurrentPerform`; each worker calls single-threaded OpenBLAS.
+/// Our kernels split the batch into one contiguous range per worker and run the workers on a
+/// pool of threads that outlive each region (`WorkerPool`); each worker calls single-threaded
+/// OpenBLAS.
 /// OpenBLAS's own threads are therefore set to 1 (`configure(threads:)`), so the two kinds
 /// of threads never compete for the same cores. Results are deterministic for a fixed
 /// thread count: every worker's range and every reduction order depend only on it.
@@ -23,6 +24,7 @@ public enum Parallel {
     public static func configure(threads: Int) {
         precondition(threads >= 1)
         self.threads = threads
+        if let existing = pools[threads] { pool = existing } else { pool = WorkerPool(threads: threads); pools[threads] = pool }
         BLASInfo.setThreads(1)
         keepFreedMemory()
         d2l_flush_denormals()
@@ -40,14 +42,16 @@ public enum Parallel {
         _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
     }
 
-    /// Runs `body(worker)` for worker = 0..<count concurrently (inline when count == 1).
+    /// The threads that run parallel regions, one pool per thread count asked for (tests switch
+    /// between counts); a pool's threads live as long as the process.
+    nonisolated(unsafe) private static var pool = WorkerPool(threads: 1)
+    nonisolated(unsafe) private static var pools: [Int: WorkerPool] = [:]
+
+    /// Runs `body(worker)` for worker = 0..<count concurrently on the pool's threads (inline
+    /// when count == 1). Every pool thread flushes denormals (a per-thread CPU flag).
     public static func run(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 { body(0); return }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            // Every worker flushes denormals (a per-thread CPU flag; see `flushDenormals`).
-            DispatchQueue.concurrentPerform(iterations: count) { d2l_flush_denormals(); box.value($0) }
-        }
+        pool.run(count, body)
     }
 
     /// Splits 0..<total into at most `parts` contiguous, nearly equal, non-empty ranges.
@@ -66,7 +70,7 @@ public enum Parallel {
     }
 }
 
-/// Lets a closure or pointer cross into `concurrentPerform`; safe here because each worker
+/// Lets a closure or pointer cross into a parallel region; safe here because each worker
 /// touches only its own slice of the memory involved.
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
