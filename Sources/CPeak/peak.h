@@ -29,32 +29,35 @@ static inline int d2l_has_avx2_fma(void) {
     return (b >> 5) & 1;                                                      // AVX2
 }
 
-/// `iterations` rounds of 12 independent 8-lane FMAs (a ← a·m + c, every chain starting from
-/// `start` + i/64); returns a value that depends on all of them. The caller passes the numbers at
-/// run time, so the compiler cannot fold the chains (with constants it found their fixed
-/// point and dropped the loop).
-__attribute__((target("avx2,fma"))) __attribute__((noinline))
-static float d2l_fma_chains(long iterations, float start, float multiplier, float addend) {
-    __m256 m = _mm256_set1_ps(multiplier), c = _mm256_set1_ps(addend);
-    // Chains that start apart, so a compiler cannot merge identical ones (gcc did).
-    __m256 a0 = _mm256_set1_ps(start), step = _mm256_set1_ps(1.0f / 64);
-    __m256 a1 = _mm256_add_ps(a0, step), a2 = _mm256_add_ps(a1, step), a3 = _mm256_add_ps(a2, step);
-    __m256 a4 = _mm256_add_ps(a3, step), a5 = _mm256_add_ps(a4, step), a6 = _mm256_add_ps(a5, step);
-    __m256 a7 = _mm256_add_ps(a6, step), a8 = _mm256_add_ps(a7, step), a9 = _mm256_add_ps(a8, step);
-    __m256 a10 = _mm256_add_ps(a9, step), a11 = _mm256_add_ps(a10, step);
-    for (long i = 0; i < iterations; i++) {
-        a0 = _mm256_fmadd_ps(a0, m, c); a1 = _mm256_fmadd_ps(a1, m, c); a2 = _mm256_fmadd_ps(a2, m, c);
-        a3 = _mm256_fmadd_ps(a3, m, c); a4 = _mm256_fmadd_ps(a4, m, c); a5 = _mm256_fmadd_ps(a5, m, c);
-        a6 = _mm256_fmadd_ps(a6, m, c); a7 = _mm256_fmadd_ps(a7, m, c); a8 = _mm256_fmadd_ps(a8, m, c);
-        a9 = _mm256_fmadd_ps(a9, m, c); a10 = _mm256_fmadd_ps(a10, m, c); a11 = _mm256_fmadd_ps(a11, m, c);
-    }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-    float lanes[8];
-    _mm256_storeu_ps(lanes, s);
-    return lanes[0] + lanes[7];
+/// Defines `name(iterations, start, multiplier, addend)`: `iterations` rounds of 12 independent
+/// FMAs on `lanes`-float vectors (a ← a·m + c, every chain starting from `start` + i/64),
+/// compiled for `isa`; returns a value that depends on all of them. The caller passes the
+/// numbers at run time, so the compiler cannot fold the chains (with constants it found their
+/// fixed point and dropped the loop). One definition for both widths, so that they measure
+/// exactly the same loop.
+#define D2L_FMA_CHAINS(name, isa, vec, lanes, set1, add, fmadd, storeu)                          \
+__attribute__((target(isa))) __attribute__((noinline))                                          \
+static float name(long iterations, float start, float multiplier, float addend) {              \
+    vec m = set1(multiplier), c = set1(addend);                                                 \
+    /* Chains that start apart, so a compiler cannot merge identical ones (gcc did). */         \
+    vec a0 = set1(start), step = set1(1.0f / 64);                                               \
+    vec a1 = add(a0, step), a2 = add(a1, step), a3 = add(a2, step), a4 = add(a3, step);         \
+    vec a5 = add(a4, step), a6 = add(a5, step), a7 = add(a6, step), a8 = add(a7, step);         \
+    vec a9 = add(a8, step), a10 = add(a9, step), a11 = add(a10, step);                          \
+    for (long i = 0; i < iterations; i++) {                                                     \
+        a0 = fmadd(a0, m, c); a1 = fmadd(a1, m, c); a2 = fmadd(a2, m, c); a3 = fmadd(a3, m, c);  \
+        a4 = fmadd(a4, m, c); a5 = fmadd(a5, m, c); a6 = fmadd(a6, m, c); a7 = fmadd(a7, m, c);  \
+        a8 = fmadd(a8, m, c); a9 = fmadd(a9, m, c); a10 = fmadd(a10, m, c); a11 = fmadd(a11, m, c); \
+    }                                                                                           \
+    vec s = add(add(add(a0, a1), add(a2, a3)), add(add(a4, a5), add(a6, a7)));                  \
+    s = add(s, add(add(a8, a9), add(a10, a11)));                                                \
+    float out[lanes];                                                                           \
+    storeu(out, s);                                                                             \
+    return out[0] + out[lanes - 1];                                                             \
 }
+
+/// 12 chains of 8-lane AVX2 FMAs per round: 16 × 12 floating-point operations.
+D2L_FMA_CHAINS(d2l_fma_chains, "avx2,fma", __m256, 8, _mm256_set1_ps, _mm256_add_ps, _mm256_fmadd_ps, _mm256_storeu_ps)
 
 /// Whether this CPU and OS run AVX-512F instructions (CPUID leaf 7, and XGETBV for the OS
 /// saving the opmask and 512-bit register state).
@@ -67,29 +70,8 @@ static inline int d2l_has_avx512f(void) {
     return (lo & 0xe6) == 0xe6;                                                   // XMM, YMM, opmask, ZMM
 }
 
-/// The same chains as `d2l_fma_chains` on 16-lane vectors: 12 independent AVX-512 FMAs per
-/// iteration, 32 floating-point operations each.
-__attribute__((target("avx512f"))) __attribute__((noinline))
-static float d2l_fma512_chains(long iterations, float start, float multiplier, float addend) {
-    __m512 m = _mm512_set1_ps(multiplier), c = _mm512_set1_ps(addend);
-    __m512 a0 = _mm512_set1_ps(start), step = _mm512_set1_ps(1.0f / 64);
-    __m512 a1 = _mm512_add_ps(a0, step), a2 = _mm512_add_ps(a1, step), a3 = _mm512_add_ps(a2, step);
-    __m512 a4 = _mm512_add_ps(a3, step), a5 = _mm512_add_ps(a4, step), a6 = _mm512_add_ps(a5, step);
-    __m512 a7 = _mm512_add_ps(a6, step), a8 = _mm512_add_ps(a7, step), a9 = _mm512_add_ps(a8, step);
-    __m512 a10 = _mm512_add_ps(a9, step), a11 = _mm512_add_ps(a10, step);
-    for (long i = 0; i < iterations; i++) {
-        a0 = _mm512_fmadd_ps(a0, m, c); a1 = _mm512_fmadd_ps(a1, m, c); a2 = _mm512_fmadd_ps(a2, m, c);
-        a3 = _mm512_fmadd_ps(a3, m, c); a4 = _mm512_fmadd_ps(a4, m, c); a5 = _mm512_fmadd_ps(a5, m, c);
-        a6 = _mm512_fmadd_ps(a6, m, c); a7 = _mm512_fmadd_ps(a7, m, c); a8 = _mm512_fmadd_ps(a8, m, c);
-        a9 = _mm512_fmadd_ps(a9, m, c); a10 = _mm512_fmadd_ps(a10, m, c); a11 = _mm512_fmadd_ps(a11, m, c);
-    }
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-    float lanes[16];
-    _mm512_storeu_ps(lanes, s);
-    return lanes[0] + lanes[15];
-}
+/// The same chains on 16-lane AVX-512 vectors: 32 × 12 floating-point operations per round.
+D2L_FMA_CHAINS(d2l_fma512_chains, "avx512f", __m512, 16, _mm512_set1_ps, _mm512_add_ps, _mm512_fmadd_ps, _mm512_storeu_ps)
 #else
 static inline int d2l_has_avx2_fma(void) { return 0; }
 static inline int d2l_has_avx512f(void) { return 0; }
