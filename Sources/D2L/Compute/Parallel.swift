@@ -1,5 +1,6 @@
 import CSystem
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +25,12 @@ public enum Parallel {
     public static func configure(threads: Int) {
         precondition(threads >= 1)
         self.threads = threads
-        if let existing = pools[threads] { pool = existing } else { pool = WorkerPool(threads: threads); pools[threads] = pool }
+        pools.withLock { pools in
+            if let existing = pools.byThreads[threads] { pools.current = existing } else {
+                pools.current = WorkerPool(threads: threads)
+                pools.byThreads[threads] = pools.current
+            }
+        }
         BLASInfo.setThreads(1)
         keepFreedMemory()
         d2l_flush_denormals()
@@ -44,14 +50,14 @@ public enum Parallel {
 
     /// The threads that run parallel regions, one pool per thread count asked for (tests switch
     /// between counts); a pool's threads live as long as the process.
-    nonisolated(unsafe) private static var pool = WorkerPool(threads: 1)
-    nonisolated(unsafe) private static var pools: [Int: WorkerPool] = [:]
+    /// Behind a lock, since runs in one process (tests) may configure from several threads.
+    private static let pools = Mutex<(current: WorkerPool, byThreads: [Int: WorkerPool])>((WorkerPool(threads: 1), [:]))
 
     /// Runs `body(worker)` for worker = 0..<count concurrently on the pool's threads (inline
     /// when count == 1). Every pool thread flushes denormals (a per-thread CPU flag).
     public static func run(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 { body(0); return }
-        pool.run(count, body)
+        pools.withLock { $0.current }.run(count, body)
     }
 
     /// Splits 0..<total into at most `parts` contiguous, nearly equal, non-empty ranges.
