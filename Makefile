@@ -36,14 +36,15 @@ release: setup
 	swift build -c release
 
 ## Our training speed next to PyTorch's, alternating per model (PyTorch in a venv outside the repo):
-## make bench-compare TORCH_PYTHON=/path/to/venv/bin/python [MODELS=bn_lenet,regnetx32] [ROUNDS=2]
+## make bench-compare TORCH_PYTHON=/path/to/venv/bin/python [MODELS=bn_lenet,regnetx32] [ROUNDS=3]
+## (without MODELS or ROUNDS: compare.py's defaults, every model and 2 rounds)
 TORCH_PYTHON ?=
-MODELS ?= alexnet,vgg_small,nin,googlenet,bn_lenet,resnet18,densenet,regnetx32
-ROUNDS ?= 2
+MODELS ?=
+ROUNDS ?=
 bench-compare: setup
 	@[ -n "$(TORCH_PYTHON)" ] || { echo "TORCH_PYTHON is not set: python3 -m venv DIR && DIR/bin/pip install torch, then TORCH_PYTHON=DIR/bin/python"; exit 2; }
 	swift build -c release --product Benchmarks
-	python3 bench/compare.py --torch-python $(TORCH_PYTHON) --models $(MODELS) --rounds $(ROUNDS)
+	python3 bench/compare.py --torch-python $(TORCH_PYTHON) $(if $(MODELS),--models $(MODELS)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 clean:
 	rm -rf .build .build-fuzz out

@@ -59,7 +59,7 @@ struct Benchmarks: ParsableCommand {
             print("\(InstructionSet.description), \(Parallel.threads) threads; sgemm 1024³ with the same threads: \(String(format: "%.1f", ceiling)) GFLOP/s")
             if let peak {
                 let wide = peak.avx512.map { String(format: ", 16-lane AVX-512 %.1f", $0) } ?? " (no AVX-512 on this CPU)"
-                print("FMA peak of the same threads (independent fused multiply-adds): 8-lane AVX2 \(String(format: "%.1f", peak.avx2))\(wide) GFLOP/s; sgemm reaches \(Int((100 * ceiling / peak.widest).rounded()))% of the higher\n")
+                print("FMA peak of the same threads (independent fused multiply-adds): 8-lane AVX2 \(String(format: "%.1f", peak.avx2))\(wide) GFLOP/s; sgemm reaches \(Int((100 * ceiling / peak.higher).rounded()))% of the higher\n")
             } else {
                 print("FMA peak: not measured (this CPU lacks AVX2 + FMA)\n")
             }

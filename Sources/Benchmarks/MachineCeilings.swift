@@ -32,7 +32,7 @@ extension Benchmarks {
         /// GFLOP/s of 16-lane AVX-512 FMAs, nil on CPUs without AVX-512F.
         var avx512: Double?
         /// The higher of the two: what any code could reach on this CPU.
-        var widest: Double { Swift.max(avx2, avx512 ?? 0) }
+        var higher: Double { Swift.max(avx2, avx512 ?? 0) }
     }
 
     /// GFLOP/s of independent fused multiply-adds, one chain set per worker thread at once

@@ -1,5 +1,6 @@
 /// 2-D convolution (cross-correlation, as PyTorch) with stride, zero padding and groups,
-/// as im2col + one `sgemm` per group per chunk of images, and its hand-written backward.
+/// as im2col + one `sgemm` per group per chunk of images (a one-channel stride-1 layer's forward
+/// through a direct kernel, `SingleChannelConvolution`), and its hand-written backward.
 ///
 /// Shapes: x (N, C, H, W), weight (K, C/groups, kh, kw), bias (K), y (N, K, OH, OW),
 /// OH = ⌊(H + 2·ph − kh)/sh⌋ + 1.
@@ -70,7 +71,8 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
     return y
 }
 
-/// The convolution itself: im2col (or x[n] directly) and sgemm, or Winograd.
+/// The convolution itself: Winograd, the direct kernel for one-channel images, or im2col (or
+/// x[n] directly) and sgemm.
 private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dConfig) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4, "conv2d: x \(x.shape.shapeDescription), weight \(weight.shape.shapeDescription)")
     let n = x.shape[0], k = weight.shape[0], groups = config.groups
@@ -91,6 +93,26 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv
     if SingleChannelConvolution.applies(g, groups: groups) {
         convolveSingleChannel(x, weight: weight, bias: bias, g, into: &y, workers: workers)
     } else {
+        convolveLowered(x, gemmWeight: gemmWeight, bias: bias, plan: plan, into: &y, workers: workers)
+    }
+
+    var inputs = [x, weight]
+    if let bias { inputs.append(bias) }
+    let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
+    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.keptForBackward]) { node in
+        var dy = node.takeGrad()
+        withGradientBuffers(dy: &dy, dx: dx) { dys, dxs, inPlace in
+            conv2dBackward(x: node.savedValues(0), dxStore: dxs, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
+                           dy: dys, dxOverwritesDy: inPlace, plan: plan, workers: workers)
+        }
+    }
+}
+
+/// y through im2col (or x[n] directly) and one sgemm per group per chunk of images, each
+/// worker its own images.
+private func convolveLowered(_ x: Tensor, gemmWeight: [Float], bias: Tensor?, plan: ChunkPlan,
+                             into y: inout [Float], workers: [Range<Int>]) {
+    let g = plan.geometry, k = plan.outChannels, groups = plan.groups, p = g.outPixels
     let scratch = Workspace.buffers(workers: workers.count, sizes: [plan.direct ? 1 : plan.colSize, plan.blockSize])
     x.data.withUnsafeBufferPointer { px in gemmWeight.withUnsafeBufferPointer { pw in
     y.withUnsafeMutableBufferPointer { py in
@@ -127,18 +149,6 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv
             }
         }
     }}}
-    }
-
-    var inputs = [x, weight]
-    if let bias { inputs.append(bias) }
-    let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
-    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.keptForBackward]) { node in
-        var dy = node.takeGrad()
-        withGradientBuffers(dy: &dy, dx: dx) { dys, dxs, inPlace in
-            conv2dBackward(x: node.savedValues(0), dxStore: dxs, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
-                           dy: dys, dxOverwritesDy: inPlace, plan: plan, workers: workers)
-        }
-    }
 }
 
 /// y for one-channel images through `SingleChannelConvolution`, each worker its own images.
