@@ -53,6 +53,22 @@ public final class Conv2d: Module {
         return conv2d(x, weight: weight, bias: bias, config)
     }
 
+    /// Whether `forwardThenReLUAndMaxPool(x, pool)` takes `x`: the convolution, a ReLU and
+    /// `pool` as one op (`ConvolutionReLUMaxPool`), for a first layer on one-channel images
+    /// whose input takes no gradient.
+    func runsWithReLUAndMaxPool(on x: borrowing Tensor, _ pool: MaxPool2d) -> Bool {
+        (weight.map { $0.shape[1] == 1 } ?? true)
+            && ConvolutionReLUMaxPool.applies(inputShape: x.shape, inputTakesGradient: x.requiresGrad,
+                                              kernel: kernel, config, pool.config)
+    }
+
+    /// `pool(forward(x).relu())` in one op; `runsWithReLUAndMaxPool(on: x, pool)` must hold.
+    func forwardThenReLUAndMaxPool(_ x: consuming Tensor, _ pool: MaxPool2d) -> Tensor {
+        let input = x
+        if weight == nil { materialize(inChannels: 1) }
+        return conv2dReLUMaxPool(input, weight: weight!, bias: bias, config, pool.config)
+    }
+
     public override func ownFlops(input: [Int], output: [Int]) -> Int {
         guard let w = weight else { return 0 }
         return 2 * output.elementCount * w.shape[1] * kernel.0 * kernel.1

@@ -36,34 +36,9 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
     }
     x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
     winners.withUnsafeMutableBufferPointer { pwin in
-        /// One plane: eight windows of a row at once where they lie inside the plane (stride
-        /// 1 or 2), the rest one at a time.
         func poolPlane(_ plane: Int) {
-            let src = px.baseAddress! + plane &* h &* w
-            let dst = py.baseAddress! + plane &* oh &* ow
-            let codes = recording ? pwin.baseAddress! + plane &* oh &* ow : nil
-            for oy in 0..<oh {
-                let top = oy &* sh &- ph
-                let rows = Swift.max(top, 0)..<Swift.min(top &+ kh, h)
-                let rowInside = top >= 0 && top &+ kh <= h && (sw == 1 || sw == 2)
-                let loadSpan = sw == 1 ? 8 : 16
-                var ox = 0
-                while ox < ow {
-                    let left = ox &* sw &- pw
-                    let out = oy &* ow &+ ox
-                    if rowInside && ox &+ 8 <= ow && left >= 0 && left &+ kw &- 1 &+ loadSpan <= w,
-                       windowMax8(src + (top &* w &+ left), rowStride: w, kernel: (kh, kw), stride: sw,
-                                  into: dst + out, codes: codes.map { $0 + out }) {
-                        ox &+= 8
-                        continue
-                    }
-                    let (best, at) = windowMax(src, rowStride: w, rows: rows, columns: Swift.max(left, 0)..<Swift.min(left &+ kw, w),
-                                               origin: (top, left), kernelWidth: kw)
-                    dst[out] = best
-                    codes?[out] = UInt8(truncatingIfNeeded: at)
-                    ox &+= 1
-                }
-            }
+            maxPoolPlane(px.baseAddress! + plane &* h &* w, height: h, width: w, cfg,
+                         into: py.baseAddress! + plane &* oh &* ow, codes: recording ? pwin.baseAddress! + plane &* oh &* ow : nil)
         }
         /// Planes `first ..< first + 8` at once, one SIMD lane per plane, for maps too narrow
         /// for eight windows of a row: the planes are interleaved into `lanes` (value i of
@@ -132,6 +107,37 @@ public func maxPool2d(_ x: Tensor, _ cfg: PoolConfig) -> Tensor {
                 }
             }
         }}
+    }
+}
+
+/// Max pooling of one (h, w) plane into its (oh, ow) outputs, with each winner's position in
+/// its window in `codes` when given: eight windows of a row at once where they lie inside the
+/// plane (stride 1 or 2), the rest one at a time.
+func maxPoolPlane(_ src: UnsafePointer<Float>, height h: Int, width w: Int, _ cfg: PoolConfig,
+                  into dst: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<UInt8>?) {
+    let (oh, ow) = cfg.outSize(h, w)
+    let (kh, kw, sh, sw, ph, pw) = (cfg.kernel.0, cfg.kernel.1, cfg.stride.0, cfg.stride.1, cfg.padding.0, cfg.padding.1)
+    for oy in 0..<oh {
+        let top = oy &* sh &- ph
+        let rows = Swift.max(top, 0)..<Swift.min(top &+ kh, h)
+        let rowInside = top >= 0 && top &+ kh <= h && (sw == 1 || sw == 2)
+        let loadSpan = sw == 1 ? 8 : 16
+        var ox = 0
+        while ox < ow {
+            let left = ox &* sw &- pw
+            let out = oy &* ow &+ ox
+            if rowInside && ox &+ 8 <= ow && left >= 0 && left &+ kw &- 1 &+ loadSpan <= w,
+               windowMax8(src + (top &* w &+ left), rowStride: w, kernel: (kh, kw), stride: sw,
+                          into: dst + out, codes: codes.map { $0 + out }) {
+                ox &+= 8
+                continue
+            }
+            let (best, at) = windowMax(src, rowStride: w, rows: rows, columns: Swift.max(left, 0)..<Swift.min(left &+ kw, w),
+                                       origin: (top, left), kernelWidth: kw)
+            dst[out] = best
+            codes?[out] = UInt8(truncatingIfNeeded: at)
+            ox &+= 1
+        }
     }
 }
 
