@@ -20,9 +20,12 @@ struct DesignSpaceStudyChapter {
     let options: StudyOptions
     let data: FashionMNIST
 
-    static func describeSpaces(_ options: StudyOptions) {
+    /// `trainingImages`: the size of the training set, when loaded, to state the budget in epochs.
+    static func describeSpaces(_ options: StudyOptions, trainingImages: Int? = nil) {
         Narration.section("Beyond the book: design spaces, sampled and measured")
         let recipe = options.recipe.config(epochs: 1, batchSize: batchSize, side: side, seed: 0)
+        let images = options.budget * batchSize
+        let epochs = trainingImages.map { ", " + String(format: "%.2f", Double(images) / Double($0)) + " of an epoch of the \(groupDigits($0)) training images" } ?? ""
         Narration.say("""
         The paper samples 500 networks per space inside a band of 360–400 million multiply-adds (its \
         "360–400MF") and trains each for 10 \
@@ -30,7 +33,7 @@ struct DesignSpaceStudyChapter {
         \(DesignSpaceRanges().summary). Networks are kept only if their forward pass costs \
         \(options.macsBand.replacingOccurrences(of: ":", with: "–")) million multiply-adds per image, counted as the \
         paper counts them (rejection sampling), \
-        then trained for \(options.budget) steps of batch \(batchSize) with \(recipe.optimizerDescription) \
+        then trained for \(options.budget) steps of batch \(batchSize) (\(groupDigits(images)) images\(epochs)) with \(recipe.optimizerDescription) \
         at lr \(recipe.learningRate)\(recipe.cosine ? " on a cosine schedule" : "") (PyTorch's \
         default initialisation) and scored by their error on the first \(groupDigits(testImages)) test images.
         """)
@@ -39,7 +42,7 @@ struct DesignSpaceStudyChapter {
     }
 
     func tell() throws {
-        Self.describeSpaces(options)
+        Self.describeSpaces(options, trainingImages: data.train.count)
         let sampler = DesignSpaceSampler(side: Self.side, macBand: options.band)
         let logPath = run.path(Self.logFile)
         let (existing, skipped) = try StudyLog.read(logPath)

@@ -31,6 +31,8 @@ extension CoreTests {
             var description: String { "n\(n) c\(c) h\(h) k\(k) \(kernel)x\(kernel) s\(stride) p\(pad) g\(groups)" }
         }
         static let cases: [Case] = [
+            Case(n: 6, c: 4, h: 12, k: 4, kernel: 3, stride: 1, pad: 1, groups: 1),   // 144-pixel maps, chunked: a GEMM per image
+            Case(n: 5, c: 3, h: 12, k: 5, kernel: 1, stride: 1, pad: 0, groups: 1),   // the same for a 1×1 layer
             Case(n: 2, c: 3, h: 7, k: 4, kernel: 3, stride: 1, pad: 1, groups: 1),
             Case(n: 2, c: 2, h: 19, k: 3, kernel: 3, stride: 2, pad: 1, groups: 1),   // wide rows: the row-copy path
             Case(n: 2, c: 3, h: 40, k: 4, kernel: 3, stride: 2, pad: 1, groups: 1),   // stride 2, eight columns at a time
@@ -77,7 +79,7 @@ extension CoreTests {
             #expect(maxAbsDiff(y.data, expected) < 1e-4, "\(t)")
         }
 
-        @Test(arguments: cases.prefix(13), [1, 2])
+        @Test(arguments: cases.prefix(15), [1, 2])
         func gradientsMatchFiniteDifferences(_ t: Case, threads: Int) throws {
             Parallel.configure(threads: threads)
             defer { Parallel.configure(threads: 1) }

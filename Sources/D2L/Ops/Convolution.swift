@@ -26,6 +26,28 @@ public struct Conv2dConfig: Equatable, Sendable {
 
 /// Columns one GEMM should see at least (chunks of G images reach this when maps are small).
 private let targetColumns = 1024
+/// Output pixels from which the images of a chunk get GEMMs of their own (`ChunkPlan.gemmPerImage`).
+private let perImageColumns = 128
+
+/// Where the GEMMs of one chunk find the (K, ·) rows of y or ∂Y: `parts` GEMMs of `columns`
+/// columns each, part j's row r at `base + j·partStride + r·rowStride`, reading or writing
+/// columns j·`columns` ..< (j+1)·`columns` of the chunk's column matrix. Straight: y[n] or ∂Y[n]
+/// where they are (a part per image, rows of P); otherwise a (K, G·P) block (one part).
+private struct ChunkRows {
+    let base: UnsafeMutablePointer<Float>
+    let parts: Int, columns: Int, partStride: Int, rowStride: Int
+
+    init(straight: Bool, images: Int, _ plan: ChunkPlan, at start: UnsafeMutablePointer<Float>, block: UnsafeMutablePointer<Float>) {
+        let p = plan.geometry.outPixels
+        if straight {
+            base = start; parts = images; columns = p; partStride = plan.outChannels * p; rowStride = p
+        } else {
+            base = block; parts = 1; columns = images * p; partStride = 0; rowStride = images * p
+        }
+    }
+    /// Row `row` (an output channel) of part `part`.
+    func row(_ row: Int, part: Int) -> UnsafeMutablePointer<Float> { base + part * partStride + row * rowStride }
+}
 
 /// Pointers of a chunk's buffers: column matrix and the (K, G·P) output / gradient block.
 private struct ChunkPlan {
@@ -41,6 +63,12 @@ private struct ChunkPlan {
     var blockSize: Int { outChannels * imagesPerChunk * geometry.outPixels }
     /// x[n] can serve as the column matrix directly.
     var direct: Bool { geometry.isPointwise && imagesPerChunk == 1 }
+    /// Whether each image of a chunk gets its own GEMMs, reading and writing its (K, P) rows of
+    /// y or ∂Y where they are, instead of one GEMM over a (K, G·P) block copied out of them and
+    /// back. On maps of `perImageColumns` or more pixels the narrower GEMMs cost less than the
+    /// copies (RegNet's 24×24 and 12×12 stages); on smaller ones they run too slowly (ResNet's
+    /// and GoogLeNet's 6×6 and 3×3 maps).
+    var gemmPerImage: Bool { imagesPerChunk == 1 || geometry.outPixels >= perImageColumns }
 
     init(_ g: ConvGeometry, outChannels: Int, groups: Int, imagesPerWorker: Int) {
         geometry = g; self.outChannels = outChannels; self.groups = groups
@@ -129,18 +157,23 @@ private func convolveLowered(_ x: Tensor, gemmWeight: [Float], bias: Tensor?, pl
                 if plan.direct { colPtr = UnsafePointer(xChunk) } else {
                     im2col(xChunk, images: imgs, g, into: col); colPtr = UnsafePointer(col)
                 }
-                // With one image the (K, P) block is y[n] itself.
-                let out = imgs == 1 ? ys + n0 * k * p : block
+                // Straight into y[n] (image by image), or through the block for small maps.
+                let straight = plan.gemmPerImage || imgs == 1
+                let rows = ChunkRows(straight: straight, images: imgs, plan, at: ys + n0 * k * p, block: block)
                 // With a bias, C starts as the bias and the GEMMs add onto it (β = 1): OpenBLAS
                 // then skips its pass that zeroes C, and no second pass adds the bias.
-                if let bs { for kk in 0..<k { SIMDLoops.fill(out + kk * cols, cols, with: bs[kk]) } }
-                for gi in 0..<groups {
-                    sgemm(m: plan.kPerGroup, n: cols, k: plan.patchPerGroup,
-                          a: ws + gi * plan.kPerGroup * plan.patchPerGroup, lda: plan.patchPerGroup,
-                          b: colPtr + gi * plan.patchPerGroup * cols, ldb: cols,
-                          beta: bs == nil ? 0 : 1, c: out + gi * plan.kPerGroup * cols, ldc: cols)
+                if let bs {
+                    for part in 0..<rows.parts { for kk in 0..<k { SIMDLoops.fill(rows.row(kk, part: part), rows.columns, with: bs[kk]) } }
                 }
-                if imgs > 1 {
+                for part in 0..<rows.parts {
+                    for gi in 0..<groups {
+                        sgemm(m: plan.kPerGroup, n: rows.columns, k: plan.patchPerGroup,
+                              a: ws + gi * plan.kPerGroup * plan.patchPerGroup, lda: plan.patchPerGroup,
+                              b: colPtr + gi * plan.patchPerGroup * cols + part * rows.columns, ldb: cols,
+                              beta: bs == nil ? 0 : 1, c: rows.row(gi * plan.kPerGroup, part: part), ldc: rows.rowStride)
+                    }
+                }
+                if !straight {
                     for img in 0..<imgs {
                         for kk in 0..<k { SIMDLoops.copy(ys + ((n0 + img) * k + kk) * p, block + kk * cols + img * p, p) }
                     }
@@ -197,7 +230,7 @@ private func liveTapWeights(_ weight: Tensor, _ g: ConvGeometry) -> [Float] {
 
 /// Accumulates ∂W and ∂b (into whichever of `dWeight`, `dBias` is not nil) and ∂x (into
 /// `dxStore` if not nil) from ∂Y. With `dxOverwritesDy`, `dxStore` is ∂Y's buffer: each chunk's
-/// ∂Y is copied out before its ∂x is written there.
+/// ∂Y is read in full before its ∂x is written there.
 private func conv2dBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, gemmWeight: [Float], dWeight: GradNode?,
                             dBias: GradNode?, dy dys: UnsafePointer<Float>, dxOverwritesDy inPlace: Bool,
                             plan: ChunkPlan, workers: [Range<Int>]) {
@@ -217,37 +250,43 @@ private func conv2dBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, g
             while n0 < workers[w].upperBound {
                 let imgs = Swift.min(plan.imagesPerChunk, workers[w].upperBound - n0)
                 let cols = imgs * p
-                // ∂Y for the chunk as a (K, imgs·P) block.
-                let dyc: UnsafePointer<Float>
-                if imgs == 1 && !inPlace { dyc = dys + n0 * k * p } else {
+                // ∂Y where it is, image by image; or copied into a (K, imgs·P) block for small
+                // maps, and for a pointwise layer whose ∂x overwrites ∂Y[n] as it is written.
+                let copied = !(plan.gemmPerImage || imgs == 1) || (plan.direct && inPlace)
+                let rows = ChunkRows(straight: !copied, images: imgs, plan, at: UnsafeMutablePointer(mutating: dys + n0 * k * p), block: block)
+                if copied {
                     for img in 0..<imgs { for kk in 0..<k {
                         SIMDLoops.copy(block + kk * cols + img * p, dys + ((n0 + img) * k + kk) * p, p)
                     }}
-                    dyc = UnsafePointer(block)
                 }
                 if needB {
-                    for kk in 0..<k { db[kk] += SIMDLoops.sum(dyc + kk * cols, cols) }
+                    for kk in 0..<k { for part in 0..<rows.parts { db[kk] += SIMDLoops.sum(rows.row(kk, part: part), rows.columns) } }
                 }
                 let xChunk = xs + n0 * g.channels * g.height * g.width
                 if needW {
                     let colPtr: UnsafePointer<Float>
                     if plan.direct { colPtr = xChunk } else { im2col(xChunk, images: imgs, g, into: col); colPtr = UnsafePointer(col) }
-                    for gi in 0..<groups {
-                        sgemm(transB: true, m: plan.kPerGroup, n: plan.patchPerGroup, k: cols,
-                              a: dyc + gi * plan.kPerGroup * cols, lda: cols,
-                              b: colPtr + gi * plan.patchPerGroup * cols, ldb: cols,
-                              beta: 1, c: dw + gi * plan.kPerGroup * plan.patchPerGroup, ldc: plan.patchPerGroup)
+                    for part in 0..<rows.parts {
+                        for gi in 0..<groups {
+                            sgemm(transB: true, m: plan.kPerGroup, n: plan.patchPerGroup, k: rows.columns,
+                                  a: rows.row(gi * plan.kPerGroup, part: part), lda: rows.rowStride,
+                                  b: colPtr + gi * plan.patchPerGroup * cols + part * rows.columns, ldb: cols,
+                                  beta: 1, c: dw + gi * plan.kPerGroup * plan.patchPerGroup, ldc: plan.patchPerGroup)
+                        }
                     }
                 }
                 if let dxs = dxStore {
                     let dxChunk = dxs + n0 * g.channels * g.height * g.width
-                    for gi in 0..<groups {
-                        // Pointwise with one image: ∂x[n] (+)= Wᵀ ∂Y[n] directly.
-                        sgemm(transA: true, m: plan.patchPerGroup, n: cols, k: plan.kPerGroup,
-                              a: ws + gi * plan.kPerGroup * plan.patchPerGroup, lda: plan.patchPerGroup,
-                              b: dyc + gi * plan.kPerGroup * cols, ldb: cols,
-                              beta: plan.direct && !inPlace ? 1 : 0,
-                              c: (plan.direct ? dxChunk : col) + gi * plan.patchPerGroup * cols, ldc: cols)
+                    // Every image's ∂col (pointwise with one image: ∂x[n] (+)= Wᵀ ∂Y[n] directly)
+                    // before col2im writes the chunk's ∂x, which in place overwrites its ∂Y.
+                    for part in 0..<rows.parts {
+                        for gi in 0..<groups {
+                            sgemm(transA: true, m: plan.patchPerGroup, n: rows.columns, k: plan.kPerGroup,
+                                  a: ws + gi * plan.kPerGroup * plan.patchPerGroup, lda: plan.patchPerGroup,
+                                  b: rows.row(gi * plan.kPerGroup, part: part), ldb: rows.rowStride,
+                                  beta: plan.direct && !inPlace ? 1 : 0,
+                                  c: (plan.direct ? dxChunk : col) + gi * plan.patchPerGroup * cols + part * rows.columns, ldc: cols)
+                        }
                     }
                     if !plan.direct {
                         // In place, the chunk's ∂x starts from nothing where its ∂Y was.
