@@ -9,9 +9,9 @@ import Models
 /// short budget, and compare the spaces by their error EDFs.
 struct DesignSpaceStudyChapter {
     static let plotFile = "design-space-edf.png", logFile = "design-space.jsonl"
-    /// The study trains on the original 28×28 images with batch 64 and lr 0.1 and measures the
-    /// error on the first 2,000 test images.
-    static let side = 28, batchSize = 64, testImages = 2_000
+    /// The study trains on the original 28×28 images unless `--side` says otherwise, with batch
+    /// 64, and measures the error on the first 2,000 test images.
+    static let defaultSide = 28, batchSize = 64, testImages = 2_000
     static let defaultBudget = 100
     /// The default band, in millions of multiply-adds (the paper's "MF").
     static let defaultBand = "2.5:5"
@@ -23,15 +23,16 @@ struct DesignSpaceStudyChapter {
     /// `trainingImages`: the size of the training set, when loaded, to state the budget in epochs.
     static func describeSpaces(_ options: StudyOptions, trainingImages: Int? = nil) {
         Narration.section("Beyond the book: design spaces, sampled and measured")
+        let side = options.side
         let recipe = options.recipe.config(epochs: 1, batchSize: batchSize, side: side, seed: 0)
         let images = options.budget * batchSize
         let epochs = trainingImages.map { ", " + String(format: "%.2f", Double(images) / Double($0)) + " of an epoch of the \(groupDigits($0)) training images" } ?? ""
         Narration.say("""
         The paper samples 500 networks per space inside a band of 360–400 million multiply-adds (its \
         "360–400MF") and trains each for 10 \
-        ImageNet epochs. Here the same procedure runs at laptop scale on \(side)×\(side) Fashion-MNIST: \
+        ImageNet epochs. Here the same procedure runs at laptop scale on \(side == defaultSide ? "\(side)×\(side) Fashion-MNIST" : "Fashion-MNIST resized to \(side)×\(side)"): \
         \(DesignSpaceRanges().summary). Networks are kept only if their forward pass costs \
-        \(options.macsBand.replacingOccurrences(of: ":", with: "–")) million multiply-adds per image, counted as the \
+        \(options.bandText.replacingOccurrences(of: ":", with: "–")) million multiply-adds per image, counted as the \
         paper counts them (rejection sampling), \
         then trained for \(options.budget) steps of batch \(batchSize) (\(groupDigits(images)) images\(epochs)) with \(recipe.optimizerDescription) \
         at lr \(recipe.learningRate)\(recipe.cosine ? " on a cosine schedule" : "") (PyTorch's \
@@ -43,7 +44,7 @@ struct DesignSpaceStudyChapter {
 
     func tell() throws {
         Self.describeSpaces(options, trainingImages: data.train.count)
-        let sampler = DesignSpaceSampler(side: Self.side, macBand: options.band)
+        let sampler = DesignSpaceSampler(side: options.side, macBand: options.band)
         let logPath = run.path(Self.logFile)
         let (existing, skipped) = try StudyLog.read(logPath)
         if skipped > 0 { print("(skipped a damaged last line in \(logPath): a run was stopped while writing it)") }
@@ -61,7 +62,7 @@ struct DesignSpaceStudyChapter {
         for space in options.spaceList {
             for index in 0..<options.samples where shard.contains(index) {
                 let key = StudyKey(space: space, index: index, seed: run.seed, budgetSteps: options.budget,
-                                   batchSize: Self.batchSize, side: Self.side, macsBand: [options.band.lowerBound, options.band.upperBound],
+                                   batchSize: Self.batchSize, side: options.side, macsBand: [options.band.lowerBound, options.band.upperBound],
                                    recipe: options.recipe.recordName ?? "sgd")
                 if let r = done[key] {
                     print(line(r, note: "(already in \(Self.logFile))"))
@@ -74,7 +75,7 @@ struct DesignSpaceStudyChapter {
                 print(line(record, note: String(format: "%.1f s", record.seconds)))
             }
         }
-        let mine = done.values.filter { $0.seed == run.seed && $0.budgetSteps == options.budget && $0.side == Self.side
+        let mine = done.values.filter { $0.seed == run.seed && $0.budgetSteps == options.budget && $0.side == options.side
             && $0.batchSize == Self.batchSize && $0.macsBand == [options.band.lowerBound, options.band.upperBound]
             && $0.recipe == options.recipe.recordName }
         try Self.report(Array(mine), spaces: options.spaceList, run: run)
@@ -95,7 +96,7 @@ struct DesignSpaceStudyChapter {
         var again: [Double] = []
         for r in chosen {
             let seed = networkSeed(r.space, index: r.index) &+ 7_919
-            again.append(try Self.trainedError(r.architecture, seed: seed, epochs: epochs, data: data, recipe: options.recipe))
+            again.append(try Self.trainedError(r.architecture, seed: seed, epochs: epochs, data: data, side: options.side, recipe: options.recipe))
             print(String(format: "%@ #%-3d error %.3f, again %.3f", r.space.rawValue, r.index, r.error, again.last!))
         }
         let rho = spearman(chosen.map(\.error), again)
@@ -128,7 +129,7 @@ struct DesignSpaceStudyChapter {
         let start = ContinuousClock.now
         let error: Double
         do {
-            error = try Self.trainedError(sample.architecture, seed: seed, epochs: epochs, data: data, recipe: options.recipe)
+            error = try Self.trainedError(sample.architecture, seed: seed, epochs: epochs, data: data, side: options.side, recipe: options.recipe)
         } catch let e as InterruptedError {
             FileHandle.standardError.write(Data("""
             \(e). The networks finished so far are in \(run.path(Self.logFile)); run the same command again to resume.\n
@@ -138,7 +139,7 @@ struct DesignSpaceStudyChapter {
         return StudyRecord(space: space, index: index, seed: run.seed, architecture: sample.architecture,
                            params: sample.parameters, macs: sample.multiplyAdds, error: error,
                            seconds: (ContinuousClock.now - start).seconds, budgetSteps: options.budget,
-                           batchSize: Self.batchSize, side: Self.side, macsBand: options.band,
+                           batchSize: Self.batchSize, side: options.side, macsBand: options.band,
                            recipe: options.recipe.recordName)
     }
 
@@ -146,7 +147,7 @@ struct DesignSpaceStudyChapter {
     /// `side`×`side`) for `epochs` passes over `data.train` and returns its error on
     /// `data.test`; a diverged network counts as chance (0.9).
     static func trainedError(_ architecture: AnyNetArchitecture, seed: UInt64, epochs: Int, data: FashionMNIST,
-                             recipe: StudyRecipe = .paper) throws -> Double {
+                             side: Int = defaultSide, recipe: StudyRecipe = .paper) throws -> Double {
         Random.seed(seed)
         let net = architecture.make()
         net.initialize(.pytorchDefault)

@@ -75,7 +75,7 @@ extension RegNetChapter {
         let samples = full ? 20 : 6
         let steps = run.options.trainLimit.map { Swift.max(1, $0 / batch) } ?? (full ? 400 : 200)
         let band = StudyOptions.parseBand(DesignSpaceStudyChapter.defaultBand)!
-        let sampler = DesignSpaceSampler(side: DesignSpaceStudyChapter.side, macBand: band)
+        let sampler = DesignSpaceSampler(side: DesignSpaceStudyChapter.defaultSide, macBand: band)
         let images = steps * batch
         let testImages = run.options.testLimit ?? DesignSpaceStudyChapter.testImages
         let all = try run.loadData(trainLimit: .some(images), testLimit: .some(testImages))
@@ -83,8 +83,8 @@ extension RegNetChapter {
         let epochs = (images + data.train.count - 1) / Swift.max(data.train.count, 1)
         print("""
         \(samples) networks per space inside \(DesignSpaceStudyChapter.defaultBand.replacingOccurrences(of: ":", with: "–")) million multiply-adds, each \
-        trained for \(steps) steps of batch \(DesignSpaceStudyChapter.batchSize) with the study's recipe (\(StudyRecipe.paper.config(epochs: 1, batchSize: DesignSpaceStudyChapter.batchSize, side: DesignSpaceStudyChapter.side, seed: 0).optimizerDescription), cosine schedule) on \
-        \(DesignSpaceStudyChapter.side)×\(DesignSpaceStudyChapter.side) images and scored on \(groupDigits(data.test.count)) test images.
+        trained for \(steps) steps of batch \(DesignSpaceStudyChapter.batchSize) with the study's recipe (\(StudyRecipe.paper.config(epochs: 1, batchSize: DesignSpaceStudyChapter.batchSize, side: DesignSpaceStudyChapter.defaultSide, seed: 0).optimizerDescription), cosine schedule) on \
+        \(DesignSpaceStudyChapter.defaultSide)×\(DesignSpaceStudyChapter.defaultSide) images and scored on \(groupDigits(data.test.count)) test images.
         AnyNetX_E keeps all four rules; each VioNet breaks one:
         """)
         for p in DesignPrinciple.allCases { print("  VioNet-\(p.rawValue): \(p.violation)") }

@@ -48,8 +48,11 @@ struct StudyOptions: ParsableArguments {
     @Option(help: "Training steps per sampled network (the fixed short budget).")
     var budget: Int = DesignSpaceStudyChapter.defaultBudget
 
-    @Option(help: "Keep only networks whose multiply-adds per image fall in lo:hi, in millions (the paper's MF; e.g. 2.5:5).")
-    var macsBand: String = DesignSpaceStudyChapter.defaultBand
+    @Option(help: "Keep only networks whose multiply-adds per image fall in lo:hi, in millions (the paper's MF; default 2.5:5 at 28×28, scaled with the image area for --side).")
+    var macsBand: String?
+
+    @Option(help: "Side of the images the sampled networks train on, in pixels: Fashion-MNIST's own 28, or resized, 16 to 112.")
+    var side: Int = DesignSpaceStudyChapter.defaultSide
 
     @Option(help: "Train only samples whose index ≡ i (mod n), written i/n, to split a study over n machines.")
     var shard: String = "0/1"
@@ -66,7 +69,17 @@ struct StudyOptions: ParsableArguments {
     /// The parsed values (valid after `validate()`).
     var spaceList: [DesignSpace] { DesignSpace.parseList(spaces) ?? [] }
     var shardValue: Shard { Shard(shard) ?? .all }
-    var band: ClosedRange<Int> { Self.parseBand(macsBand)! }
+    var band: ClosedRange<Int> { Self.parseBand(bandText)! }
+    /// `--macs-band` as given, or the default band for the images' side: the same networks cost
+    /// multiply-adds in proportion to the image area.
+    var bandText: String { macsBand ?? Self.defaultBand(side: side) }
+
+    /// "2.5:5" at 28×28, "10:20" at 56×56.
+    static func defaultBand(side: Int) -> String {
+        let scale = Double(side * side) / Double(DesignSpaceStudyChapter.defaultSide * DesignSpaceStudyChapter.defaultSide)
+        let bounds = DesignSpaceStudyChapter.defaultBand.split(separator: ":").map { Double($0)! * scale }
+        return bounds.map { String(format: "%g", ($0 * 100).rounded() / 100) }.joined(separator: ":")
+    }
 
     /// "2.5:5" (millions of multiply-adds) → 2,500,000…5,000,000.
     static func parseBand(_ text: String) -> ClosedRange<Int>? {
@@ -83,8 +96,9 @@ struct StudyOptions: ParsableArguments {
         guard DesignSpace.parseList(spaces) != nil else {
             throw ValidationError("--spaces '\(spaces)': expected a comma-separated list of A, B, C, D, E, X")
         }
-        guard Self.parseBand(macsBand) != nil else {
-            throw ValidationError("--macs-band '\(macsBand)': expected lo:hi in millions of multiply-adds with 0 ≤ lo < hi, e.g. \(DesignSpaceStudyChapter.defaultBand)")
+        guard (16...112).contains(side) else { throw ValidationError("--side must be between 16 and 112 pixels, got \(side)") }
+        guard Self.parseBand(bandText) != nil else {
+            throw ValidationError("--macs-band '\(bandText)': expected lo:hi in millions of multiply-adds with 0 ≤ lo < hi, e.g. \(DesignSpaceStudyChapter.defaultBand)")
         }
         guard Shard(shard) != nil else { throw ValidationError("--shard '\(shard)': expected i/n with 0 ≤ i < n, e.g. 0/4") }
     }

@@ -18,11 +18,32 @@ import Testing
         #expect(r.stdout.contains("AnyNetX_E: D with depths that never decrease"))
     }
 
-    @Test(arguments: ["--spaces=A,Q", "--macs-band=9:3", "--shard=3/3", "--samples=0", "--budget=-1"])
+    @Test(arguments: ["--spaces=A,Q", "--macs-band=9:3", "--shard=3/3", "--samples=0", "--budget=-1", "--side=8"])
     func badStudyFlags(argument: String) throws {
         let r = try ChapterRunner.run("Chapter7_8_RegNet", [argument, "--out-dir", ChapterRunner.temporaryFolder("bad-flag")])
         #expect(r.status != 0)
         #expect(r.stderr.contains(String(argument.split(separator: "=")[0])), "\(r.all)")
+    }
+
+    /// `--side`: the networks train on resized images, the default band scales with the area
+    /// (2.5–5 million multiply-adds at 28×28, 10–20 at 56×56), and the records say the side.
+    @Test func studyAtAnotherResolution() throws {
+        let summary = try ChapterRunner.run("Chapter7_8_RegNet", ["--summary-only", "--part", "study", "--side", "56"])
+        #expect(summary.status == 0, "\(summary.all)")
+        let text = summary.stdout.replacingOccurrences(of: "\n", with: " ")   // the narration wraps its lines
+        #expect(text.contains("Fashion-MNIST resized to 56×56"), "\(summary.stdout)")
+        #expect(text.contains("10–20 million multiply-adds per image"), "\(summary.stdout)")
+        let base = ChapterRunner.temporaryFolder("study-side")
+        let r = try ChapterRunner.run("Chapter7_8_RegNet", ["--part", "study", "--spaces", "E", "--samples", "1", "--budget", "2",
+                                                            "--side", "16", "--rank-check", "0", "--test-limit", "200", "--out-dir", base])
+        #expect(r.status == 0, "\(r.all)")
+        let line = try String(contentsOfFile: base + "/design-space.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(line.count == 1)
+        let o = try JSONSerialization.jsonObject(with: Data(line[0].utf8)) as! [String: Any]
+        #expect(o["side"] as? Int == 16)
+        let band = o["macs_band"] as! [Int]
+        // 2.5–5 M × (16/28)², to the hundredth of a million: 0.82–1.63 M.
+        #expect(band.count == 2 && abs(band[0] - 820_000) <= 1 && abs(band[1] - 1_630_000) <= 1, "\(band)")
     }
 
     /// Two shards of a 2-space × 3-sample study, a rerun that resumes (trains nothing), and a merge.

@@ -124,15 +124,9 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv
         convolveLowered(x, gemmWeight: gemmWeight, bias: bias, plan: plan, into: &y, workers: workers)
     }
 
-    var inputs = [x, weight]
-    if let bias { inputs.append(bias) }
-    let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
-    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.keptForBackward]) { node in
-        var dy = node.takeGrad()
-        withGradientBuffers(dy: &dy, dx: dx) { dys, dxs, inPlace in
-            conv2dBackward(x: node.savedValues(0), dxStore: dxs, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
-                           dy: dys, dxOverwritesDy: inPlace, plan: plan, workers: workers)
-        }
+    return convolutionResult(shape: [n, k, g.outH, g.outW], data: y, x: x, weight: weight, bias: bias) { xs, dys, dxs, inPlace, dWeight, dBias in
+        conv2dBackward(x: xs, dxStore: dxs, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
+                       dy: dys, dxOverwritesDy: inPlace, plan: plan, workers: workers)
     }
 }
 
@@ -200,6 +194,23 @@ private func convolveSingleChannel(_ x: Tensor, weight: Tensor, bias: Tensor?, _
             }
         }
     }}}}
+}
+
+/// A convolution's output (N, K, OH, OW) recorded in the graph, keeping x for backward, which
+/// runs `backward(x, ∂y, ∂x, inPlace, ∂W node, ∂b node)` with the buffers `withGradientBuffers`
+/// chooses (∂x nil when x takes no gradient).
+func convolutionResult(shape: [Int], data: [Float], x: Tensor, weight: Tensor, bias: Tensor?,
+                       backward: @escaping (_ x: [Float], _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+                                            _ inPlace: Bool, _ dWeight: GradNode?, _ dBias: GradNode?) -> Void) -> Tensor {
+    var inputs = [x, weight]
+    if let bias { inputs.append(bias) }
+    let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
+    return Tensor.result(shape: shape, data: data, inputs: inputs, saving: [x.keptForBackward]) { node in
+        var dy = node.takeGrad()
+        withGradientBuffers(dy: &dy, dx: dx) { dys, dxs, inPlace in
+            backward(node.savedValues(0), dys, dxs, inPlace, dWeight, dBias)
+        }
+    }
 }
 
 /// Runs a convolution's backward `body(∂y, ∂x, inPlace)` with the buffer ∂x goes to: nil if x

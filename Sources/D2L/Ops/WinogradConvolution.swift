@@ -136,15 +136,9 @@ func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, plan: WinogradPl
             }
         }
     }}}
-    var inputs = [x, weight]
-    if let bias { inputs.append(bias) }
-    let (dx, dWeight, dBias) = (x.gradTarget, weight.gradTarget, bias?.gradTarget)
-    return Tensor.result(shape: [n, k, g.outH, g.outW], data: y, inputs: inputs, saving: [x.keptForBackward]) { node in
-        var dy = node.takeGrad()
-        withGradientBuffers(dy: &dy, dx: dx) { dys, dxs, inPlace in
-            winogradBackward(x: node.savedValues(0), dxStore: dxs, u: u, dWeight: dWeight, dBias: dBias, dy: dys,
-                             dxOverwritesDy: inPlace, plan: plan, workers: workers)
-        }
+    return convolutionResult(shape: [n, k, g.outH, g.outW], data: y, x: x, weight: weight, bias: bias) { xs, dys, dxs, inPlace, dWeight, dBias in
+        winogradBackward(x: xs, dxStore: dxs, u: u, dWeight: dWeight, dBias: dBias, dy: dys,
+                         dxOverwritesDy: inPlace, plan: plan, workers: workers)
     }
 }
 
