@@ -40,9 +40,9 @@ public enum Parallel {
     /// again at every step. By default glibc hands such blocks back to the kernel (mmap, heap
     /// trimming), so every step pays page faults and page zeroing in the kernel. Keeping freed
     /// memory in the process, as PyTorch's caching allocator does, removes that cost.
-    /// Blocks of up to 1 GiB come from the heap: VGG's 411 MB first-block activations, when
-    /// mapped afresh (as with a 256 MiB threshold), add their pages on top of the heap's freed
-    /// space instead of reusing it, which costs both peak memory and speed.
+    /// Blocks of up to 1 GiB come from the heap: activations of a few hundred MB (VGG's second
+    /// block, 205 MB at batch 128), when mapped afresh, add their pages on top of the heap's
+    /// freed space instead of reusing it, which costs both peak memory and speed.
     private static func keepFreedMemory() {
         _ = mallopt(M_MMAP_THRESHOLD, 1 << 30)
         _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
