@@ -277,7 +277,8 @@ struct DesignSpaceStudyChapter {
         """, top.count, mean(topFits), mean(restFits), rest.count,
             mean(topFits) < mean(restFits) ? "the good networks follow the rule more closely, as in the paper."
                 : "here the best networks do not follow the rule more closely than the rest; at this budget and scale the paper's observation does not show."))
-        let best = zip(top, topFits).map { (label: String(format: "E #%d, error %.3f", $0.0.index, $0.0.error), architecture: $0.0.architecture, fit: $0.1) }
+        // The plot shows the best six (the table lists them all): more lines would repeat colours.
+        let best = zip(top, topFits).prefix(6).map { (label: String(format: "E #%d, error %.3f", $0.0.index, $0.0.error), architecture: $0.0.architecture, fit: $0.1) }
         try run.draw(goodRegionPlot(best, title: "Per-block widths of the best AnyNetX_E networks and RegNet's rule"), to: goodRegionFile)
         run.metrics.results["good_region_fit"] = .object(["top": .number(Double(top.count)), "mean_fit_error_top": .number(mean(topFits)),
                                                           "mean_fit_error_rest": .number(mean(restFits))])
