@@ -26,7 +26,7 @@ public struct Conv2dConfig: Equatable, Sendable {
 
 /// Columns one GEMM should see at least (chunks of G images reach this when maps are small).
 private let targetColumns = 1024
-/// Output pixels from which the images of a chunk get GEMMs of their own (`ChunkPlan.gemmPerImage`).
+/// Output pixels from which the images of a chunk get GEMMs of their own (`ChunkPlan.gemmsPerImage`).
 private let perImageColumns = 128
 
 /// Where the GEMMs of one chunk find the (K, ·) rows of y or ∂Y: `parts` GEMMs of `columns`
@@ -63,12 +63,12 @@ private struct ChunkPlan {
     var blockSize: Int { outChannels * imagesPerChunk * geometry.outPixels }
     /// x[n] can serve as the column matrix directly.
     var direct: Bool { geometry.isPointwise && imagesPerChunk == 1 }
-    /// Whether each image of a chunk gets its own GEMMs, reading and writing its (K, P) rows of
-    /// y or ∂Y where they are, instead of one GEMM over a (K, G·P) block copied out of them and
-    /// back. On maps of `perImageColumns` or more pixels the narrower GEMMs cost less than the
-    /// copies (RegNet's 24×24 and 12×12 stages); on smaller ones they run too slowly (ResNet's
-    /// and GoogLeNet's 6×6 and 3×3 maps).
-    var gemmPerImage: Bool { imagesPerChunk == 1 || geometry.outPixels >= perImageColumns }
+    /// Whether each image of a chunk of `images` gets its own GEMMs, reading and writing its
+    /// (K, P) rows of y or ∂Y where they are, instead of one GEMM over a (K, G·P) block copied
+    /// out of them and back. On maps of `perImageColumns` or more pixels the narrower GEMMs cost
+    /// less than the copies (RegNet's 24×24 and 12×12 stages); on smaller ones they run too
+    /// slowly (ResNet's and GoogLeNet's 6×6 and 3×3 maps). A chunk of one image is its block.
+    func gemmsPerImage(images: Int) -> Bool { images == 1 || geometry.outPixels >= perImageColumns }
 
     init(_ g: ConvGeometry, outChannels: Int, groups: Int, imagesPerWorker: Int) {
         geometry = g; self.outChannels = outChannels; self.groups = groups
@@ -152,7 +152,7 @@ private func convolveLowered(_ x: Tensor, gemmWeight: [Float], bias: Tensor?, pl
                     im2col(xChunk, images: imgs, g, into: col); colPtr = UnsafePointer(col)
                 }
                 // Straight into y[n] (image by image), or through the block for small maps.
-                let straight = plan.gemmPerImage || imgs == 1
+                let straight = plan.gemmsPerImage(images: imgs)
                 let rows = ChunkRows(straight: straight, images: imgs, plan, at: ys + n0 * k * p, block: block)
                 // With a bias, C starts as the bias and the GEMMs add onto it (β = 1): OpenBLAS
                 // then skips its pass that zeroes C, and no second pass adds the bias.
@@ -263,7 +263,7 @@ private func conv2dBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, g
                 let cols = imgs * p
                 // ∂Y where it is, image by image; or copied into a (K, imgs·P) block for small
                 // maps, and for a pointwise layer whose ∂x overwrites ∂Y[n] as it is written.
-                let copied = !(plan.gemmPerImage || imgs == 1) || (plan.direct && inPlace)
+                let copied = !plan.gemmsPerImage(images: imgs) || (plan.direct && inPlace)
                 let rows = ChunkRows(straight: !copied, images: imgs, plan, at: UnsafeMutablePointer(mutating: dys + n0 * k * p), block: block)
                 if copied {
                     for img in 0..<imgs { for kk in 0..<k {
@@ -313,20 +313,26 @@ private func conv2dBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, g
     if let dWeight {
         // With compact taps, row r's live-tap entries go back to their place in (kh·kw).
         let taps = g.taps, full = g.kernelH * g.kernelW, rows = wCount / taps.count
-        dWeight.withGradBuffer { gw in
-            for w in 0..<workers.count {
-                let s = scratch[w][2]
-                if g.isCompact {
+        if g.isCompact {
+            dWeight.withGradBuffer { gw in
+                for w in 0..<workers.count {
+                    let s = scratch[w][2]
                     for r in 0..<rows { for (t, tap) in taps.enumerated() { gw[r * full + tap] += s[r * taps.count + t] } }
-                } else {
-                    for i in 0..<wCount { gw[i] += s[i] }
                 }
             }
+        } else {
+            addWorkerPartials(scratch, slot: 2, count: wCount, into: dWeight)
         }
     }
     if let dBias {
-        dBias.withGradBuffer { gb in
-            for w in 0..<workers.count { let s = scratch[w][3]; for i in 0..<k { gb[i] += s[i] } }
-        }
+        addWorkerPartials(scratch, slot: 3, count: k, into: dBias)
+    }
+}
+
+/// Adds each worker's partial sums (buffer `slot` of its scratch, `count` values) into the
+/// node's gradient, worker by worker: a fixed order, so results are deterministic for a thread count.
+func addWorkerPartials(_ scratch: [[UnsafeMutablePointer<Float>]], slot: Int, count: Int, into node: GradNode) {
+    node.withGradBuffer { g in
+        for worker in scratch.indices { let s = scratch[worker][slot]; for i in 0..<count { g[i] += s[i] } }
     }
 }

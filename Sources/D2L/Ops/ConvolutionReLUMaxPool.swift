@@ -86,16 +86,10 @@ public func conv2dReLUMaxPool(_ x: Tensor, weight: Tensor, bias: Tensor?, _ conv
         }
     }}}}
     guard recording else { return Tensor(shape: [n, k, oh, ow], data: y) }
-    // ReLU's mask at each window's winner: whether the (pooled) output is positive.
-    y.withUnsafeBufferPointer { py in codes.withUnsafeMutableBufferPointer { pc in
-        let bits = pc.baseAddress! + positiveAt
-        Parallel.forRanges((py.count + 7) / 8, minPerWorker: 4_096) { bytes in
-            for byte in bytes {
-                var mask: UInt8 = 0
-                for bit in 0..<Swift.min(8, py.count - byte * 8) where py[byte * 8 + bit] > 0 { mask |= 1 << UInt8(bit) }
-                bits[byte] = mask
-            }
-        }
+    // ReLU's mask at each window's winner: whether the (pooled) output is positive, as ReLU
+    // writes it (the outputs are ReLU's already, so they pass through unchanged).
+    y.withUnsafeMutableBufferPointer { py in codes.withUnsafeMutableBufferPointer { pc in
+        reluPass(py.baseAddress!, py.count, into: py.baseAddress!, mask: pc.baseAddress! + positiveAt)
     }}
 
     let (dWeight, dBias) = (weight.gradTarget, bias?.gradTarget)
@@ -131,8 +125,7 @@ public func conv2dReLUMaxPool(_ x: Tensor, weight: Tensor, bias: Tensor?, _ conv
                 }
             }
         }}}
-        // The workers' partial sums in a fixed order (deterministic for a thread count).
-        dWeight?.withGradBuffer { gw in for w in 0..<workers.count { let s = scratch[w][2]; for i in 0..<(k * patch) { gw[i] += s[i] } } }
-        dBias?.withGradBuffer { gb in for w in 0..<workers.count { let s = scratch[w][3]; for i in 0..<k { gb[i] += s[i] } } }
+        if let dWeight { addWorkerPartials(scratch, slot: 2, count: k * patch, into: dWeight) }
+        if let dBias { addWorkerPartials(scratch, slot: 3, count: k, into: dBias) }
     }
 }

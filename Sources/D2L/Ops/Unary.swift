@@ -111,7 +111,7 @@ extension Tensor {
 
 /// y = max(x, 0) for n values, split across the workers, with the "was positive" bits in
 /// `mask` when given; `y` may be `x`.
-private func reluPass(_ x: UnsafePointer<Float>, _ n: Int, into y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>?) {
+func reluPass(_ x: UnsafePointer<Float>, _ n: Int, into y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>?) {
     forMaskBytes(n) { first, count, byte in
         SIMDLoops.relu(x + first, count, into: y + first, mask: mask.map { $0 + byte })
     }
