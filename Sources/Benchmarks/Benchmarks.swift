@@ -26,8 +26,8 @@ struct Benchmarks: ParsableCommand {
     @Option(help: "Timed training steps per model (after 2 warm-up steps).")
     var steps: Int = 10
 
-    @Option(help: ArgumentHelp("Instead of the models: time one stride-1 convolution (forward + backward) through im2col and Winograd, alternately.",
-                               valueName: "C,H,K,r,pad"))
+    @Option(help: ArgumentHelp("Instead of the models: time one stride-1 convolution (forward + backward) through im2col and Winograd (with groups: the direct kernel), alternately.",
+                               valueName: "C,H,K,r,pad[,groups]"))
     var conv: String?
 
     @Option(help: "Rounds of each algorithm for --conv.")

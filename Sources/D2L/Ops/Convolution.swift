@@ -99,8 +99,8 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
     return y
 }
 
-/// The convolution itself: Winograd, the direct kernel for one-channel images, or im2col (or
-/// x[n] directly) and sgemm.
+/// The convolution itself: Winograd, the direct kernels for grouped 3×3 layers and for
+/// one-channel images, or im2col (or x[n] directly) and sgemm.
 private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dConfig) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4, "conv2d: x \(x.shape.shapeDescription), weight \(weight.shape.shapeDescription)")
     let n = x.shape[0], k = weight.shape[0], groups = config.groups
@@ -113,6 +113,9 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv
     let imagesPerWorker = workers.map(\.count).max() ?? 1
     if let winograd = WinogradPlan.choose(g, outChannels: k, groups: groups, imagesPerWorker: imagesPerWorker) {
         return winogradConv2d(x, weight: weight, bias: bias, plan: winograd, workers: workers)
+    }
+    if DirectGroupedConvolution.applies(g, outChannels: k, groups: groups) {
+        return directGroupedConv2d(x, weight: weight, bias: bias, g, groups: groups, workers: workers)
     }
     let plan = ChunkPlan(g, outChannels: k, groups: groups, imagesPerWorker: imagesPerWorker)
     var y = Tensor.uninitializedStorage(n * k * p)   // every output is written by a GEMM or a copy
