@@ -3,10 +3,10 @@ import Testing
 
 extension CoreTests {
     @Suite struct WinogradTests {
-        static let variants: [(m: Int, r: Int)] = [(2, 3), (4, 3), (2, 5), (3, 5)]
+        static let variants: [(m: Int, r: Int)] = [(2, 3), (3, 3), (4, 3), (2, 5), (3, 5)]
 
         /// y = Aᵀ[(G·g) ⊙ (Bᵀ·d)] equals the correlation y_k = Σ_j g_j d_{k+j}, in one dimension.
-        @Test(arguments: 0..<4)
+        @Test(arguments: 0..<5)
         func oneDimensionalIdentity(_ which: Int) {
             let (m, r) = Self.variants[which]
             let f = WinogradMatrices(m: m, r: r)
@@ -47,7 +47,9 @@ extension CoreTests {
             Case(n: 8, c: 32, h: 16, w: 16, k: 32, kernel: 3, pad: 1),   // F(4,3), whole tiles
             Case(n: 6, c: 33, h: 27, w: 14, k: 34, kernel: 3, pad: 1),   // overhanging tiles, non-square map
             Case(n: 8, c: 32, h: 18, w: 18, k: 32, kernel: 3, pad: 0),   // no padding
-            Case(n: 22, c: 32, h: 6, w: 6, k: 32, kernel: 3, pad: 1),    // the smallest map: F(2,3)
+            Case(n: 22, c: 32, h: 6, w: 6, k: 32, kernel: 3, pad: 1),    // F(3,3) with one worker, F(2,3) with two (more tiles)
+            Case(n: 128, c: 32, h: 3, w: 3, k: 32, kernel: 3, pad: 1),   // the smallest map: one F(3,3) tile per image
+            Case(n: 48, c: 64, h: 5, w: 7, k: 64, kernel: 3, pad: 1),    // overhanging F(3,3) tiles
             Case(n: 37, c: 32, h: 10, w: 10, k: 32, kernel: 3, pad: 1),  // several chunks per worker
             Case(n: 4, c: 24, h: 26, w: 26, k: 40, kernel: 5, pad: 2),   // F(3,5): AlexNet's and NiN's 5×5 layer
             Case(n: 10, c: 48, h: 12, w: 17, k: 48, kernel: 5, pad: 0),  // F(3,5), unpadded, overhanging tiles
@@ -70,9 +72,14 @@ extension CoreTests {
                 return WinogradPlan.choose(g, outChannels: k, groups: groups, imagesPerWorker: 64)
             }
             #expect(plan(64, 24, 64)?.m == 4)                      // ResNet at 96 px: F(4×4, 3×3)
-            #expect(plan(64, 6, 64)?.m == 2)                       // 6×6: nine 2×2 tiles waste less than four 4×4
+            #expect(plan(64, 6, 64)?.m == 3)                       // 6×6: four 3×3 tiles, none overhanging
+            #expect(plan(512, 3, 512)?.m == 3)                     // 3×3 map: one tile
+            #expect(plan(64, 12, 64)?.m == 4)                      // 12×12: nine 4×4 tiles
             #expect(plan(96, 26, 256, kernel: 5, pad: 2)?.m == 3)  // AlexNet's and NiN's 5×5 at 224 px: F(3×3, 5×5)
-            #expect(plan(256, 3, 384) == nil)                      // 3×3 map: slower than im2col
+            #expect(plan(256, 2, 384) == nil)                      // 2×2 map: im2col
+            // With too few images per worker for F(3×3)'s four tiles per 6×6 map, F(2×2)'s nine.
+            let six = ConvGeometry(channels: 32, height: 6, width: 6, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
+            #expect(WinogradPlan.choose(six, outChannels: 32, groups: 1, imagesPerWorker: 11)?.m == 2)
             #expect(plan(64, 24, 64, stride: 2) == nil)
             #expect(plan(64, 24, 64, groups: 2) == nil)
             #expect(plan(1, 24, 16) == nil)                        // one input channel: im2col
@@ -136,6 +143,7 @@ extension CoreTests {
 
         @Test(arguments: [Case(n: 11, c: 32, h: 8, w: 12, k: 32, kernel: 3, pad: 1),
                           Case(n: 16, c: 32, h: 10, w: 10, k: 32, kernel: 3, pad: 0),
+                          Case(n: 64, c: 32, h: 3, w: 3, k: 32, kernel: 3, pad: 1),
                           Case(n: 6, c: 8, h: 12, w: 11, k: 96, kernel: 5, pad: 2)])
         func gradientsMatchFiniteDifferences(_ t: Case) throws {
             let x = randomTensor([t.n, t.c, t.h, t.w], seed: 41)

@@ -37,33 +37,35 @@ struct WinogradPlan {
     var channels: Int { geometry.channels }
     var maxTiles: Int { imagesPerChunk * tilesPerImage }
 
-    /// For 3×3 kernels F(4×4, 3×3) or F(2×2, 3×3), for 5×5 kernels F(3×3, 5×5) or F(2×2, 5×5),
-    /// whichever needs fewer products by the cost model below, or nil when im2col is the better
-    /// choice: strided, grouped or other kernels, few channels (the transforms then cost more
-    /// than they save), maps under 6×6 (the overhanging tiles waste what the algorithm saves),
-    /// or too few tiles per worker for wide GEMMs.
+    /// For 3×3 kernels F(4×4, 3×3), F(3×3, 3×3) or F(2×2, 3×3), for 5×5 kernels F(3×3, 5×5) or
+    /// F(2×2, 5×5): of those that give enough tiles per worker for wide GEMMs, the one that needs
+    /// the fewest products by the cost model below; or nil when im2col is the better choice:
+    /// strided, grouped or other kernels, few channels (the transforms then cost more than they
+    /// save), maps under 3×3. F(3×3, 3×3) covers the 3×3 and 6×6 maps of the networks at 96 px
+    /// exactly, where F(4×4, ·) and F(2×2, ·) tiles overhang or are small.
     /// `Benchmarks --conv` times each chapter layer both ways (forward + backward); the rules
     /// above follow where Winograd came out ahead there.
     static func choose(_ g: ConvGeometry, outChannels: Int, groups: Int, imagesPerWorker: Int) -> WinogradPlan? {
         guard Winograd.enabled, groups == 1, g.strideH == 1, g.strideW == 1, g.kernelH == g.kernelW,
               g.kernelH == 3 || g.kernelH == 5,
-              g.channels >= 8, outChannels >= 16, g.outH >= 6, g.outW >= 6 else { return nil }
-        let tileSizes = g.kernelH == 3 ? [2, 4] : [2, 3]
+              g.channels >= 8, outChannels >= 16, g.outH >= 3, g.outW >= 3 else { return nil }
+        let tileSizes = g.kernelH == 3 ? [2, 3, 4] : [2, 3]
         // Multiply-adds per image of forward pass, all of them in GEMMs: im2col's C·K per live
         // tap and output pixel, against Winograd's products per tile (the transformed-domain
         // product, the input and output transforms) and the filter transform, which is done
         // once per batch. Winograd's small GEMMs run somewhat slower, hence the margin.
         let c = Double(g.channels), k = Double(outChannels), r2 = Double(g.kernelH * g.kernelW)
         let direct = Double(g.outPixels * g.taps.count) * c * k
-        let best = tileSizes.map { m -> (m: Int, cost: Double, columns: Int) in
+        let candidates = tileSizes.map { m -> (m: Int, cost: Double, columns: Int) in
             let a2 = Double((m + g.kernelH - 1) * (m + g.kernelH - 1))
             let tiles = ((g.outH + m - 1) / m) * ((g.outW + m - 1) / m)
             let perTile = a2 * c * k + a2 * a2 * c + Double(m * m) * a2 * k
             let filter = a2 * r2 * c * k / Double(Swift.max(imagesPerWorker * Parallel.threads, 1))
             return (m, Double(tiles) * perTile + filter, tiles * imagesPerWorker)
-        }.min { $0.cost < $1.cost }!
+        }
         // Too few tiles per worker make every GEMM too narrow to run at speed.
-        guard best.cost * 1.3 < direct, best.columns >= targetTiles else { return nil }
+        guard let best = candidates.filter({ $0.columns >= targetTiles }).min(by: { $0.cost < $1.cost }),
+              best.cost * 1.3 < direct else { return nil }
         return WinogradPlan(WinogradMatrices.cached(m: best.m, r: g.kernelH), g, outChannels: outChannels,
                             imagesPerWorker: imagesPerWorker)
     }
