@@ -64,6 +64,7 @@ extension CoreTests {
             Case(n: 2, c: 1, h: 13, k: 5, kernel: 3, stride: 1, pad: 1, groups: 1),   // 13 wide: 8 + 5
             Case(n: 2, c: 1, h: 20, k: 9, kernel: 5, stride: 1, pad: 2, groups: 1),   // 20 wide, padded
             Case(n: 1, c: 1, h: 10, k: 4, kernel: 3, stride: 1, pad: 0, groups: 1),   // exactly eight wide
+            Case(n: 2, c: 1, h: 16, k: 3, kernel: 7, stride: 1, pad: 3, groups: 1),   // 49 taps: ten blocks of five, the last of four
         ]
 
         @Test(arguments: cases, [1, 2])
@@ -88,6 +89,37 @@ extension CoreTests {
             let b = randomTensor([t.k], seed: 6)
             let cfg = Conv2dConfig(stride: (t.stride, t.stride), padding: (t.pad, t.pad), groups: t.groups)
             try checkGradients([x, w, b]) { conv2d(x, weight: w, bias: b, cfg) }
+        }
+
+        /// The one-channel cases the direct kernel takes.
+        static let singleChannelCases = cases.filter { t in
+            SingleChannelConvolution.applies(ConvGeometry(channels: t.c, height: t.h, width: t.h, kernel: (t.kernel, t.kernel),
+                                                          stride: (t.stride, t.stride), padding: (t.pad, t.pad)), groups: t.groups)
+        }
+
+        /// A one-channel layer whose input takes no gradient (a network's first layer) gets ∂W
+        /// and ∂b from the direct kernel, without a column matrix: the same as the im2col
+        /// backward gives when x takes a gradient too, and as finite differences.
+        @Test(arguments: singleChannelCases, [1, 2])
+        func firstLayerWeightGradientMatchesIm2col(_ t: Case, threads: Int) throws {
+            #expect(Self.singleChannelCases.count == 6)
+            Parallel.configure(threads: threads)
+            defer { Parallel.configure(threads: 1) }
+            let cfg = Conv2dConfig(padding: (t.pad, t.pad))
+            let outputWeights = randomTensor([t.n, t.k, t.h + 2 * t.pad - t.kernel + 1, t.h + 2 * t.pad - t.kernel + 1], seed: 7, requiresGrad: false)
+            func gradients(inputTakesGradient: Bool) -> [[Float]] {
+                let x = randomTensor([t.n, 1, t.h, t.h], seed: 8, requiresGrad: inputTakesGradient)
+                let w = randomTensor([t.k, 1, t.kernel, t.kernel], seed: 9), b = randomTensor([t.k], seed: 10)
+                (conv2d(x, weight: w, bias: b, cfg) * outputWeights).sum().backward()
+                return [w.grad!, b.grad!]
+            }
+            let direct = gradients(inputTakesGradient: false), lowered = gradients(inputTakesGradient: true)
+            for (name, (a, e)) in zip(["weight", "bias"], zip(direct, lowered)) {
+                #expect(maxAbsDiff(a, e) < 1e-5 * (1 + (e.map(Swift.abs).max() ?? 0)), "∂\(name), \(t)")
+            }
+            let x = randomTensor([t.n, 1, t.h, t.h], seed: 11, requiresGrad: false)
+            let w = randomTensor([t.k, 1, t.kernel, t.kernel], seed: 12), b = randomTensor([t.k], seed: 13)
+            try checkGradients([w, b]) { conv2d(x, weight: w, bias: b, cfg) }
         }
 
         @Test func liveTaps() {
@@ -137,6 +169,10 @@ extension CoreTests {
     /// gradient comes out bit for bit as when the values are kept.
     @Test(arguments: [false, true])
     func oneChannelConvolutionIsRecomputedNotKept(throughBatchNorm: Bool) throws {
+        // Outputs this small are kept in practice (`OneChannelRecompute`); here every size is recomputed.
+        let threshold = OneChannelRecompute.fromBytes
+        OneChannelRecompute.fromBytes = 0
+        defer { OneChannelRecompute.fromBytes = threshold }
         let x = randomTensor([4, 1, 13, 13], seed: 51, requiresGrad: false)
         let w1 = randomTensor([8, 1, 5, 5], seed: 52), b1 = randomTensor([8], seed: 53)
         let w2 = randomTensor([6, 8, 3, 3], seed: 54), b2 = randomTensor([6], seed: 55)
@@ -164,6 +200,22 @@ extension CoreTests {
         // batch norm keeps h (a recipe instead) and the second convolution keeps a recipe anyway.
         #expect(kept.saved - recomputed.saved == 4 * 8 * 13 * 13 * MemoryLayout<Float>.stride)
         for (a, b) in zip(recomputed.grads, kept.grads) { #expect(maxAbsDiff(a, b) == 0) }
+    }
+
+    /// Below `OneChannelRecompute.fromBytes` the output is kept; from it on, recomputed.
+    @Test func smallOneChannelOutputsAreKept() {
+        let x = randomTensor([2, 1, 8, 8], seed: 61, requiresGrad: false)
+        let w = randomTensor([3, 1, 3, 3], seed: 62)
+        let bytes = 2 * 3 * 6 * 6 * MemoryLayout<Float>.stride
+        let threshold = OneChannelRecompute.fromBytes
+        defer { OneChannelRecompute.fromBytes = threshold }
+        OneChannelRecompute.fromBytes = bytes + 1
+        #expect(conv2d(x, weight: w, bias: nil, Conv2dConfig()).recompute == nil)
+        OneChannelRecompute.fromBytes = bytes
+        #expect(conv2d(x, weight: w, bias: nil, Conv2dConfig()).recompute != nil)
+        // BN-LeNet's first layer at batch 256 (3.5 MB) is kept, RegNet's stem at batch 128 (38 MB) is not.
+        #expect(256 * 6 * 24 * 24 * MemoryLayout<Float>.stride < threshold)
+        #expect(128 * 32 * 48 * 48 * MemoryLayout<Float>.stride >= threshold)
     }
 
     @Test func chunkedBackwardMatchesSingleImages() throws {

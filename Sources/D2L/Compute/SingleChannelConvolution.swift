@@ -81,6 +81,73 @@ struct SingleChannelConvolution {
         }
     }
 
+    /// Floats of the flattened gradient planes `weightGradient` reads: per output channel,
+    /// OH rows of Wp (the output's OW values, then zeros), rounded up to whole vectors; channels
+    /// rounded up to the two computed together (the extra plane zero).
+    var gradientScratchCount: Int { (outChannels + 1) / 2 * 2 * gradientPlaneStride }
+    private var gradientPlaneStride: Int { (geometry.outH * paddedWidth + 7) / 8 * 8 }
+
+    /// ∂w[k, t] += Σ_{oy, ox} ∂y[k, oy, ox] · x̃[oy + i, ox + j] for tap t = i·kw + j, and
+    /// ∂b[k] += Σ ∂y[k], for one image: `x` (H, W), `dy` (K, OH·OW), into `dw` (K, kh·kw) and
+    /// `db` (K). The sums run over flattened positions q = oy·Wp + ox of the padded image as in
+    /// `Direct3x3Convolution`: ∂y is laid out in rows of Wp with zeros past OW (`gradient`, of
+    /// `gradientScratchCount` floats, zeroed by the caller once before the first image; only the
+    /// first OW values of each row are written), so tap t reads the padded image at q + i·Wp + j.
+    /// Two channels and five taps at a time: ten sums sharing two loads of ∂y and five of x̃.
+    func weightGradient(image x: UnsafePointer<Float>, dy: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>,
+                        biasInto db: UnsafeMutablePointer<Float>?, scratch plane: UnsafeMutablePointer<Float>,
+                        gradient flat: UnsafeMutablePointer<Float>) {
+        let g = geometry, wp = paddedWidth, kw = g.kernelW, taps = g.kernelH &* kw
+        let oh = g.outH, ow = g.outW, p = g.outPixels, planeStride = gradientPlaneStride
+        SIMDLoops.zero(plane, scratchCount)
+        for r in 0..<g.height { SIMDLoops.copy(plane + ((r &+ g.padH) &* wp &+ g.padW), x + r &* g.width, g.width) }
+        for k in 0..<outChannels {
+            let from = dy + k &* p
+            if let db { db[k] += SIMDLoops.sum(from, p) }
+            for oy in 0..<oh { SIMDLoops.copy(flat + (k &* planeStride &+ oy &* wp), from + oy &* ow, ow) }
+        }
+        typealias V = SIMD8<Float>
+        let image = UnsafeRawPointer(plane)
+        /// The flattened offset of tap t in the padded image; taps past the last repeat it (their
+        /// sums are dropped).
+        func shift(_ t: Int) -> Int { let u = Swift.min(t, taps &- 1); return (u / kw) &* wp &+ u % kw }
+        for k0 in stride(from: 0, to: outChannels, by: 2) {
+            let d0 = UnsafeRawPointer(flat + k0 &* planeStride), d1 = UnsafeRawPointer(flat + (k0 &+ 1) &* planeStride)
+            for t0 in stride(from: 0, to: taps, by: 5) {
+                let s0 = shift(t0) &* 4, s1 = shift(t0 &+ 1) &* 4, s2 = shift(t0 &+ 2) &* 4
+                let s3 = shift(t0 &+ 3) &* 4, s4 = shift(t0 &+ 4) &* 4
+                var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V()
+                var b0 = V(), b1 = V(), b2 = V(), b3 = V(), b4 = V()
+                var q = 0
+                while q < planeStride {
+                    let at = q &* 4
+                    let u = d0.loadUnaligned(fromByteOffset: at, as: V.self), v = d1.loadUnaligned(fromByteOffset: at, as: V.self)
+                    let x0 = image.loadUnaligned(fromByteOffset: at &+ s0, as: V.self)
+                    let x1 = image.loadUnaligned(fromByteOffset: at &+ s1, as: V.self)
+                    let x2 = image.loadUnaligned(fromByteOffset: at &+ s2, as: V.self)
+                    let x3 = image.loadUnaligned(fromByteOffset: at &+ s3, as: V.self)
+                    let x4 = image.loadUnaligned(fromByteOffset: at &+ s4, as: V.self)
+                    a0 = multiplyAdd(a0, x0, u); a1 = multiplyAdd(a1, x1, u); a2 = multiplyAdd(a2, x2, u)
+                    a3 = multiplyAdd(a3, x3, u); a4 = multiplyAdd(a4, x4, u)
+                    b0 = multiplyAdd(b0, x0, v); b1 = multiplyAdd(b1, x1, v); b2 = multiplyAdd(b2, x2, v)
+                    b3 = multiplyAdd(b3, x3, v); b4 = multiplyAdd(b4, x4, v)
+                    q &+= 8
+                }
+                let live = Swift.min(5, taps &- t0)
+                func add(_ sums: (V, V, V, V, V), channel k: Int) {
+                    let to = dw + (k &* taps &+ t0)
+                    to[0] += sums.0.sum()
+                    if live > 1 { to[1] += sums.1.sum() }
+                    if live > 2 { to[2] += sums.2.sum() }
+                    if live > 3 { to[3] += sums.3.sum() }
+                    if live > 4 { to[4] += sums.4.sum() }
+                }
+                add((a0, a1, a2, a3, a4), channel: k0)
+                if k0 &+ 1 < outChannels { add((b0, b1, b2, b3, b4), channel: k0 &+ 1) }
+            }
+        }
+    }
+
     /// The first `count` (up to 24) of the values u, v, z (eight each) at `out`.
     @inline(__always)
     private func store(_ u: SIMD8<Float>, _ v: SIMD8<Float>, _ z: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
@@ -103,6 +170,15 @@ struct SingleChannelConvolution {
     /// and a sum (a fused one would be a slow library call there).
     @inline(__always)
     private func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: Float) -> SIMD8<Float> {
+        #if D2L_AVX2
+        a.addingProduct(v, w)
+        #else
+        a + v * w
+        #endif
+    }
+
+    @inline(__always)
+    private func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: SIMD8<Float>) -> SIMD8<Float> {
         #if D2L_AVX2
         a.addingProduct(v, w)
         #else

@@ -89,7 +89,10 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
     // 1×1 convolution, through ReLU) keeps this recipe instead of the values. It reads the
     // input this convolution keeps anyway and the weights, which `SGD.backwardAndStep` changes
     // only after this layer's own backward, so the values come out bit for bit as in forward.
-    if y.requiresGrad && x.shape[1] == 1 {
+    // Outputs under `OneChannelRecompute.fromBytes` are kept: their memory is small next to
+    // the network's, and computing them again would be a visible share of a small network's
+    // step (BN-LeNet's first layer: 3.5 MB at batch 256).
+    if y.requiresGrad && x.shape[1] == 1 && y.count * MemoryLayout<Float>.stride >= OneChannelRecompute.fromBytes {
         let input = x.keptForBackward, shape = x.shape
         y.recompute = {
             let again = Tensor(shape: shape, data: input.values)
@@ -97,6 +100,13 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv2dC
         }
     }
     return y
+}
+
+/// From which size a one-channel convolution's output is recomputed in backward instead of kept.
+enum OneChannelRecompute {
+    /// 16 MiB: RegNet's, ResNet's, DenseNet's, GoogLeNet's and NiN's first layers at the book's
+    /// batch sizes (38–151 MB) are recomputed, BN-LeNet's and LeNet's (under 4 MB) kept.
+    nonisolated(unsafe) static var fromBytes = 16 << 20
 }
 
 /// The convolution itself: Winograd, the direct kernels for grouped 3×3 layers and for
@@ -121,15 +131,20 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, _ config: Conv
     var y = Tensor.uninitializedStorage(n * k * p)   // every output is written by a GEMM or a copy
 
     let gemmWeight = liveTapWeights(weight, g)
-    if SingleChannelConvolution.applies(g, groups: groups) {
+    let singleChannel = SingleChannelConvolution.applies(g, groups: groups)
+    if singleChannel {
         convolveSingleChannel(x, weight: weight, bias: bias, g, into: &y, workers: workers)
     } else {
         convolveLowered(x, gemmWeight: gemmWeight, bias: bias, plan: plan, into: &y, workers: workers)
     }
 
     return convolutionResult(shape: [n, k, g.outH, g.outW], data: y, x: x, weight: weight, bias: bias) { xs, dys, dxs, inPlace, dWeight, dBias in
-        conv2dBackward(x: xs, dxStore: dxs, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
-                       dy: dys, dxOverwritesDy: inPlace, plan: plan, workers: workers)
+        if singleChannel && dxs == nil {
+            singleChannelWeightGradient(x: xs, dy: dys, g, outChannels: k, dWeight: dWeight, dBias: dBias, workers: workers)
+        } else {
+            conv2dBackward(x: xs, dxStore: dxs, gemmWeight: gemmWeight, dWeight: dWeight, dBias: dBias,
+                           dy: dys, dxOverwritesDy: inPlace, plan: plan, workers: workers)
+        }
     }
 }
 
@@ -197,6 +212,33 @@ private func convolveSingleChannel(_ x: Tensor, weight: Tensor, bias: Tensor?, _
             }
         }
     }}}}
+}
+
+/// ∂W and ∂b of a one-channel convolution whose input takes no gradient (a network's first
+/// layer) through `SingleChannelConvolution.weightGradient`, image by image, without a column
+/// matrix; the workers' partial sums are added in worker order.
+private func singleChannelWeightGradient(x: [Float], dy: UnsafePointer<Float>, _ g: ConvGeometry, outChannels k: Int,
+                                         dWeight: GradNode?, dBias: GradNode?, workers: [Range<Int>]) {
+    guard dWeight != nil || dBias != nil else { return }
+    let direct = SingleChannelConvolution(geometry: g, outChannels: k)
+    let taps = g.kernelH * g.kernelW, imageSize = g.height * g.width, outSize = k * g.outPixels
+    // Per worker: the padded image, the flattened ∂y planes, partial ∂W and ∂b.
+    let scratch = Workspace.buffers(workers: workers.count,
+                                    sizes: [direct.scratchCount, direct.gradientScratchCount, k * taps, k])
+    x.withUnsafeBufferPointer { px in
+        let xs = px.baseAddress!
+        Parallel.run(workers.count) { w in
+            let plane = scratch[w][0], flat = scratch[w][1], dw = scratch[w][2], db = scratch[w][3]
+            SIMDLoops.zero(flat, direct.gradientScratchCount)
+            SIMDLoops.zero(dw, k * taps); SIMDLoops.zero(db, k)
+            for image in workers[w] {
+                direct.weightGradient(image: xs + image * imageSize, dy: dy + image * outSize, into: dw,
+                                      biasInto: db, scratch: plane, gradient: flat)
+            }
+        }
+    }
+    if let dWeight { addWorkerPartials(scratch, slot: 2, count: k * taps, into: dWeight) }
+    if let dBias { addWorkerPartials(scratch, slot: 3, count: k, into: dBias) }
 }
 
 /// A convolution's output (N, K, OH, OW) recorded in the graph, keeping x for backward, which
