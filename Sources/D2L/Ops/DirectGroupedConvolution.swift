@@ -13,10 +13,9 @@ public enum DirectGroupedConvolution {
     nonisolated(unsafe) public static var enabled = true
 
     /// Whether a convolution goes this way: `Direct3x3Convolution`'s geometry, more than one
-    /// group, and at most 64 channels per group on both sides. `Benchmarks --conv C,H,K,3,1,G`
-    /// times both ways: the direct kernel took 0.57–0.78 of im2col's time with 16 channels per
-    /// group, 0.71 with 32, 0.83–0.87 with 64 and 0.94 with 128, where im2col's GEMMs have
-    /// enough rows to run at speed.
+    /// group, and at most 64 channels per group on both sides; with more, im2col's GEMMs have
+    /// enough rows to run at speed and the direct kernel's lead fades. `Benchmarks --conv
+    /// C,H,K,3,1,G` times both ways (bench/README.md has the figures).
     static func applies(_ g: ConvGeometry, outChannels: Int, groups: Int) -> Bool {
         enabled && groups > 1 && Direct3x3Convolution.applies(g)
             && g.channels / groups <= 64 && outChannels / groups <= 64

@@ -138,8 +138,11 @@ func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, plan: WinogradPl
             }
         }
     }}}
+    // Backward transforms the weights again rather than keeping U from here to there (α²·K·C
+    // floats: 26 MB for a 512-channel layer under F(3×3, 3×3)); the transform is one small GEMM,
+    // and `SGD.backwardAndStep` changes the weights only after this layer's backward.
     return convolutionResult(shape: [n, k, g.outH, g.outW], data: y, x: x, weight: weight, bias: bias) { xs, dys, dxs, inPlace, dWeight, dBias in
-        winogradBackward(x: xs, dxStore: dxs, u: u, dWeight: dWeight, dBias: dBias, dy: dys,
+        winogradBackward(x: xs, dxStore: dxs, u: transformedWeights(weight, plan), dWeight: dWeight, dBias: dBias, dy: dys,
                          dxOverwritesDy: inPlace, plan: plan, workers: workers)
     }
 }
