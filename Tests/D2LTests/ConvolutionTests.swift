@@ -122,6 +122,33 @@ extension CoreTests {
             try checkGradients([w, b]) { conv2d(x, weight: w, bias: b, cfg) }
         }
 
+        /// ∂W against the definition in Double, Σ_n,oy,ox ∂y[n,k,oy,ox]·x[n,c,oy·s−p+i,ox·s−p+j],
+        /// for both orientations of its GEMM (∂Wᵀ up to 32 output channels per group, ∂W above)
+        /// and with compact taps (on a 1×1 map only the centre tap is live), with and without groups.
+        @Test(arguments: [(c: 3, h: 5, k: 6, groups: 1), (c: 3, h: 5, k: 33, groups: 1), (c: 4, h: 1, k: 6, groups: 2),
+                          (c: 2, h: 1, k: 40, groups: 1), (c: 4, h: 6, k: 132, groups: 2)])
+        func weightGradientMatchesDefinition(_ t: (c: Int, h: Int, k: Int, groups: Int)) {
+            let n = 3, cg = t.c / t.groups, kg = t.k / t.groups
+            let x = randomTensor([n, t.c, t.h, t.h], seed: 91, requiresGrad: false)
+            let w = randomTensor([t.k, cg, 3, 3], seed: 92)
+            let y = conv2d(x, weight: w, bias: nil, Conv2dConfig(padding: (1, 1), groups: t.groups))
+            var rng = SeededGenerator(seed: 93)
+            let dy = (0..<y.count).map { _ in rng.uniform(-1, 1) }
+            y.backward(seed: dy)
+            var expected = [Double](repeating: 0, count: w.count)
+            for i in 0..<n { for k in 0..<t.k { for c in 0..<cg { for u in 0..<3 { for v in 0..<3 {
+                var s = 0.0
+                for oy in 0..<t.h { for ox in 0..<t.h {
+                    let iy = oy - 1 + u, ix = ox - 1 + v
+                    guard iy >= 0, iy < t.h, ix >= 0, ix < t.h else { continue }
+                    let channel = (k / kg) * cg + c
+                    s += Double(dy[((i * t.k + k) * t.h + oy) * t.h + ox]) * Double(x.data[((i * t.c + channel) * t.h + iy) * t.h + ix])
+                }}
+                expected[((k * cg + c) * 3 + u) * 3 + v] += s
+            }}}}}
+            #expect(maxAbsDiff(w.grad!, expected.map(Float.init)) < 1e-4, "\(t)")
+        }
+
         @Test func liveTaps() {
         let g = ConvGeometry(channels: 1, height: 1, width: 1, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
         #expect(g.taps == [4] && g.isCompact && g.patchSize == 1)

@@ -61,6 +61,12 @@ private struct ChunkPlan {
     var weightCount: Int { outChannels * patchPerGroup }
     var colSize: Int { geometry.patchSize * imagesPerChunk * geometry.outPixels }
     var blockSize: Int { outChannels * imagesPerChunk * geometry.outPixels }
+    /// Whether backward computes each group's ∂W transposed, ∂Wᵀ (C/G·T × K/G) = col · ∂Yᵀ:
+    /// with few output channels per group (BN-LeNet's 16, RegNet's stem and strided grouped
+    /// layers) OpenBLAS runs that orientation clearly faster, as it packs the column matrix
+    /// more cheaply; with more, the two come out alike within the machine's noise, and the
+    /// transposed sums would cost one more strided pass.
+    var transposedWeightGradient: Bool { kPerGroup <= 32 }
     /// x[n] can serve as the column matrix directly.
     var direct: Bool { geometry.isPointwise && imagesPerChunk == 1 }
     /// Whether each image of a chunk of `images` gets its own GEMMs, reading and writing its
@@ -324,10 +330,18 @@ private func conv2dBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, g
                     if plan.direct { colPtr = xChunk } else { im2col(xChunk, images: imgs, g, into: col); colPtr = UnsafePointer(col) }
                     for part in 0..<rows.parts {
                         for gi in 0..<groups {
-                            sgemm(transB: true, m: plan.kPerGroup, n: plan.patchPerGroup, k: rows.columns,
-                                  a: rows.row(gi * plan.kPerGroup, part: part), lda: rows.rowStride,
-                                  b: colPtr + gi * plan.patchPerGroup * cols + part * rows.columns, ldb: cols,
-                                  beta: 1, c: dw + gi * plan.kPerGroup * plan.patchPerGroup, ldc: plan.patchPerGroup)
+                            let dyRows = rows.row(gi * plan.kPerGroup, part: part)
+                            let colRows = colPtr + gi * plan.patchPerGroup * cols + part * rows.columns
+                            let partial = dw + gi * plan.kPerGroup * plan.patchPerGroup
+                            if plan.transposedWeightGradient {
+                                sgemm(transB: true, m: plan.patchPerGroup, n: plan.kPerGroup, k: rows.columns,
+                                      a: colRows, lda: cols, b: dyRows, ldb: rows.rowStride,
+                                      beta: 1, c: partial, ldc: plan.kPerGroup)
+                            } else {
+                                sgemm(transB: true, m: plan.kPerGroup, n: plan.patchPerGroup, k: rows.columns,
+                                      a: dyRows, lda: rows.rowStride, b: colRows, ldb: cols,
+                                      beta: 1, c: partial, ldc: plan.patchPerGroup)
+                            }
                         }
                     }
                 }
@@ -356,13 +370,23 @@ private func conv2dBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, g
     }}
     // Reduce the workers' partial sums in a fixed order (deterministic for a thread count).
     if let dWeight {
-        // With compact taps, row r's live-tap entries go back to their place in (kh·kw).
-        let taps = g.taps, full = g.kernelH * g.kernelW, rows = wCount / taps.count
-        if g.isCompact {
+        if g.isCompact || plan.transposedWeightGradient {
+            // Entry (k, j) of a group's partial, j = c·T + t, is at k·(C/G·T) + j, or at j·(K/G) + k
+            // when transposed; with compact taps, live tap t goes back to its place in (kh·kw).
+            let taps = g.taps, full = g.kernelH * g.kernelW, kg = plan.kPerGroup, ppg = plan.patchPerGroup
             dWeight.withGradBuffer { gw in
                 for w in 0..<workers.count {
                     let s = scratch[w][2]
-                    for r in 0..<rows { for (t, tap) in taps.enumerated() { gw[r * full + tap] += s[r * taps.count + t] } }
+                    for gi in 0..<groups {
+                        let partial = s + gi * kg * ppg
+                        for kk in 0..<kg {
+                            let row = gw.baseAddress! + (gi * kg + kk) * (ppg / taps.count) * full
+                            for j in 0..<ppg {
+                                let value = plan.transposedWeightGradient ? partial[j * kg + kk] : partial[kk * ppg + j]
+                                row[(j / taps.count) * full + taps[j % taps.count]] += value
+                            }
+                        }
+                    }
                 }
             }
         } else {
