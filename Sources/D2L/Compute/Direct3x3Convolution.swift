@@ -86,10 +86,10 @@ struct Direct3x3Convolution {
                             let v = plane.loadUnaligned(fromByteOffset: at &+ 32, as: V.self)
                             let z = plane.loadUnaligned(fromByteOffset: at &+ 64, as: V.self)
                             let (w0, w1, w2, w3) = (w[t], w[t &+ 1], w[t &+ 2], w[t &+ 3])
-                            a0 = multiplyAdd(a0, u, w0); b0 = multiplyAdd(b0, v, w0); c0 = multiplyAdd(c0, z, w0)
-                            a1 = multiplyAdd(a1, u, w1); b1 = multiplyAdd(b1, v, w1); c1 = multiplyAdd(c1, z, w1)
-                            a2 = multiplyAdd(a2, u, w2); b2 = multiplyAdd(b2, v, w2); c2 = multiplyAdd(c2, z, w2)
-                            a3 = multiplyAdd(a3, u, w3); b3 = multiplyAdd(b3, v, w3); c3 = multiplyAdd(c3, z, w3)
+                            a0 = SIMDLoops.multiplyAdd(a0, u, w0); b0 = SIMDLoops.multiplyAdd(b0, v, w0); c0 = SIMDLoops.multiplyAdd(c0, z, w0)
+                            a1 = SIMDLoops.multiplyAdd(a1, u, w1); b1 = SIMDLoops.multiplyAdd(b1, v, w1); c1 = SIMDLoops.multiplyAdd(c1, z, w1)
+                            a2 = SIMDLoops.multiplyAdd(a2, u, w2); b2 = SIMDLoops.multiplyAdd(b2, v, w2); c2 = SIMDLoops.multiplyAdd(c2, z, w2)
+                            a3 = SIMDLoops.multiplyAdd(a3, u, w3); b3 = SIMDLoops.multiplyAdd(b3, v, w3); c3 = SIMDLoops.multiplyAdd(c3, z, w3)
                         }
                     }
                 }
@@ -152,10 +152,10 @@ struct Direct3x3Convolution {
                         let d1 = g1.loadUnaligned(fromByteOffset: at, as: V.self)
                         let d2 = g2.loadUnaligned(fromByteOffset: at, as: V.self)
                         let d3 = g3.loadUnaligned(fromByteOffset: at, as: V.self)
-                        a0 = multiplyAdd(a0, u, d0); b0 = multiplyAdd(b0, v, d0); c0 = multiplyAdd(c0, z, d0)
-                        a1 = multiplyAdd(a1, u, d1); b1 = multiplyAdd(b1, v, d1); c1 = multiplyAdd(c1, z, d1)
-                        a2 = multiplyAdd(a2, u, d2); b2 = multiplyAdd(b2, v, d2); c2 = multiplyAdd(c2, z, d2)
-                        a3 = multiplyAdd(a3, u, d3); b3 = multiplyAdd(b3, v, d3); c3 = multiplyAdd(c3, z, d3)
+                        a0 = SIMDLoops.multiplyAdd(a0, u, d0); b0 = SIMDLoops.multiplyAdd(b0, v, d0); c0 = SIMDLoops.multiplyAdd(c0, z, d0)
+                        a1 = SIMDLoops.multiplyAdd(a1, u, d1); b1 = SIMDLoops.multiplyAdd(b1, v, d1); c1 = SIMDLoops.multiplyAdd(c1, z, d1)
+                        a2 = SIMDLoops.multiplyAdd(a2, u, d2); b2 = SIMDLoops.multiplyAdd(b2, v, d2); c2 = SIMDLoops.multiplyAdd(c2, z, d2)
+                        a3 = SIMDLoops.multiplyAdd(a3, u, d3); b3 = SIMDLoops.multiplyAdd(b3, v, d3); c3 = SIMDLoops.multiplyAdd(c3, z, d3)
                         q &+= 8
                     }
                     let to = dw + ((k0 &* inChannels &+ c) &* 9 &+ i &* 3), next = inChannels &* 9
@@ -166,25 +166,5 @@ struct Direct3x3Convolution {
                 }
             }
         }
-    }
-
-    /// a + v·w (w a scalar or a vector): one fused multiply-add per lane where the build
-    /// targets FMA, else a product and a sum (a fused one would be a slow library call there).
-    @inline(__always)
-    private func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: Float) -> SIMD8<Float> {
-        #if D2L_AVX2
-        a.addingProduct(v, w)
-        #else
-        a + v * w
-        #endif
-    }
-
-    @inline(__always)
-    private func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: SIMD8<Float>) -> SIMD8<Float> {
-        #if D2L_AVX2
-        a.addingProduct(v, w)
-        #else
-        a + v * w
-        #endif
     }
 }

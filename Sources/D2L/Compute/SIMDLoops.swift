@@ -8,6 +8,27 @@
 /// limits (the result differs from the sequential sum only by rounding). And a loop writing
 /// through one pointer while reading through others may alias, so LLVM kept those scalar too.
 enum SIMDLoops {
+    /// a + v·w lane by lane (w a scalar or a vector): one fused multiply-add per lane where the
+    /// build targets FMA, else a product and a sum (a fused one would be a slow library call
+    /// there). The direct convolution kernels' inner step.
+    @inline(__always)
+    static func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: Float) -> SIMD8<Float> {
+        #if D2L_AVX2
+        a.addingProduct(v, w)
+        #else
+        a + v * w
+        #endif
+    }
+
+    @inline(__always)
+    static func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: SIMD8<Float>) -> SIMD8<Float> {
+        #if D2L_AVX2
+        a.addingProduct(v, w)
+        #else
+        a + v * w
+        #endif
+    }
+
     /// Σ p[j] for j < n.
     @inline(__always)
     static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {

@@ -63,10 +63,10 @@ struct SingleChannelConvolution {
                             let v = raw.loadUnaligned(fromByteOffset: at &+ 32, as: V.self)
                             let z = raw.loadUnaligned(fromByteOffset: at &+ 64, as: V.self)
                             let (s0, s1, s2, s3) = (w0[t], w1[t], w2[t], w3[t])
-                            a0 = multiplyAdd(a0, u, s0); b0 = multiplyAdd(b0, v, s0); c0 = multiplyAdd(c0, z, s0)
-                            a1 = multiplyAdd(a1, u, s1); b1 = multiplyAdd(b1, v, s1); c1 = multiplyAdd(c1, z, s1)
-                            a2 = multiplyAdd(a2, u, s2); b2 = multiplyAdd(b2, v, s2); c2 = multiplyAdd(c2, z, s2)
-                            a3 = multiplyAdd(a3, u, s3); b3 = multiplyAdd(b3, v, s3); c3 = multiplyAdd(c3, z, s3)
+                            a0 = SIMDLoops.multiplyAdd(a0, u, s0); b0 = SIMDLoops.multiplyAdd(b0, v, s0); c0 = SIMDLoops.multiplyAdd(c0, z, s0)
+                            a1 = SIMDLoops.multiplyAdd(a1, u, s1); b1 = SIMDLoops.multiplyAdd(b1, v, s1); c1 = SIMDLoops.multiplyAdd(c1, z, s1)
+                            a2 = SIMDLoops.multiplyAdd(a2, u, s2); b2 = SIMDLoops.multiplyAdd(b2, v, s2); c2 = SIMDLoops.multiplyAdd(c2, z, s2)
+                            a3 = SIMDLoops.multiplyAdd(a3, u, s3); b3 = SIMDLoops.multiplyAdd(b3, v, s3); c3 = SIMDLoops.multiplyAdd(c3, z, s3)
                         }
                     }
                     let left = ow &- ox, offset = k0 &* p &+ oy &* ow &+ ox
@@ -127,10 +127,10 @@ struct SingleChannelConvolution {
                     let x2 = image.loadUnaligned(fromByteOffset: at &+ s2, as: V.self)
                     let x3 = image.loadUnaligned(fromByteOffset: at &+ s3, as: V.self)
                     let x4 = image.loadUnaligned(fromByteOffset: at &+ s4, as: V.self)
-                    a0 = multiplyAdd(a0, x0, u); a1 = multiplyAdd(a1, x1, u); a2 = multiplyAdd(a2, x2, u)
-                    a3 = multiplyAdd(a3, x3, u); a4 = multiplyAdd(a4, x4, u)
-                    b0 = multiplyAdd(b0, x0, v); b1 = multiplyAdd(b1, x1, v); b2 = multiplyAdd(b2, x2, v)
-                    b3 = multiplyAdd(b3, x3, v); b4 = multiplyAdd(b4, x4, v)
+                    a0 = SIMDLoops.multiplyAdd(a0, x0, u); a1 = SIMDLoops.multiplyAdd(a1, x1, u); a2 = SIMDLoops.multiplyAdd(a2, x2, u)
+                    a3 = SIMDLoops.multiplyAdd(a3, x3, u); a4 = SIMDLoops.multiplyAdd(a4, x4, u)
+                    b0 = SIMDLoops.multiplyAdd(b0, x0, v); b1 = SIMDLoops.multiplyAdd(b1, x1, v); b2 = SIMDLoops.multiplyAdd(b2, x2, v)
+                    b3 = SIMDLoops.multiplyAdd(b3, x3, v); b4 = SIMDLoops.multiplyAdd(b4, x4, v)
                     q &+= 8
                 }
                 let live = Swift.min(5, taps &- t0)
@@ -164,25 +164,5 @@ struct SingleChannelConvolution {
         } else {
             for l in 0..<lanes { out[l] = v[l] }
         }
-    }
-
-    /// a + v·w: one fused multiply-add per lane where the build targets FMA, else a product
-    /// and a sum (a fused one would be a slow library call there).
-    @inline(__always)
-    private func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: Float) -> SIMD8<Float> {
-        #if D2L_AVX2
-        a.addingProduct(v, w)
-        #else
-        a + v * w
-        #endif
-    }
-
-    @inline(__always)
-    private func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: SIMD8<Float>) -> SIMD8<Float> {
-        #if D2L_AVX2
-        a.addingProduct(v, w)
-        #else
-        a + v * w
-        #endif
     }
 }
