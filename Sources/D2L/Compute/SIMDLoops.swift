@@ -13,11 +13,7 @@ enum SIMDLoops {
     /// there). The direct convolution kernels' inner step.
     @inline(__always)
     static func multiplyAdd(_ a: SIMD8<Float>, _ v: SIMD8<Float>, _ w: Float) -> SIMD8<Float> {
-        #if D2L_AVX2
-        a.addingProduct(v, w)
-        #else
-        a + v * w
-        #endif
+        multiplyAdd(a, v, SIMD8(repeating: w))
     }
 
     @inline(__always)
