@@ -41,8 +41,7 @@ struct SingleChannelConvolution {
                  into y: UnsafeMutablePointer<Float>, scratch plane: UnsafeMutablePointer<Float>) {
         let g = geometry, wp = paddedWidth, kh = g.kernelH, kw = g.kernelW, taps = kh &* kw
         let oh = g.outH, ow = g.outW, p = g.outPixels
-        SIMDLoops.zero(plane, scratchCount)
-        for r in 0..<g.height { SIMDLoops.copy(plane + ((r &+ g.padH) &* wp &+ g.padW), x + r &* g.width, g.width) }
+        pad(x, into: plane)
         let raw = UnsafeRawPointer(plane)
         typealias V = SIMD8<Float>
         for k0 in stride(from: 0, to: outChannels, by: 4) {
@@ -81,6 +80,13 @@ struct SingleChannelConvolution {
         }
     }
 
+    /// The image x (H, W) zero-padded into `plane` (`scratchCount` floats, the slack zero too).
+    private func pad(_ x: UnsafePointer<Float>, into plane: UnsafeMutablePointer<Float>) {
+        let g = geometry, wp = paddedWidth
+        SIMDLoops.zero(plane, scratchCount)
+        for r in 0..<g.height { SIMDLoops.copy(plane + ((r &+ g.padH) &* wp &+ g.padW), x + r &* g.width, g.width) }
+    }
+
     /// Floats of the flattened gradient planes `weightGradient` reads: per output channel,
     /// OH rows of Wp (the output's OW values, then zeros), rounded up to whole vectors; channels
     /// rounded up to the two computed together (the extra plane zero).
@@ -99,8 +105,7 @@ struct SingleChannelConvolution {
                         gradient flat: UnsafeMutablePointer<Float>) {
         let g = geometry, wp = paddedWidth, kw = g.kernelW, taps = g.kernelH &* kw
         let oh = g.outH, ow = g.outW, p = g.outPixels, planeStride = gradientPlaneStride
-        SIMDLoops.zero(plane, scratchCount)
-        for r in 0..<g.height { SIMDLoops.copy(plane + ((r &+ g.padH) &* wp &+ g.padW), x + r &* g.width, g.width) }
+        pad(x, into: plane)
         for k in 0..<outChannels {
             let from = dy + k &* p
             if let db { db[k] += SIMDLoops.sum(from, p) }
