@@ -33,6 +33,12 @@ extension CoreTests {
         static let cases: [Case] = [
             Case(n: 6, c: 4, h: 12, k: 4, kernel: 3, stride: 1, pad: 1, groups: 1),   // 144-pixel maps, chunked: a GEMM per image
             Case(n: 5, c: 3, h: 12, k: 5, kernel: 1, stride: 1, pad: 0, groups: 1),   // the same for a 1×1 layer
+            // Stride 1 without padding: no tap reads padding, so each copies whole rows (`copyRows`)
+            // and adds them back whole (`addRows`); rows of exactly one vector (BN-LeNet's second
+            // layer, several images per chunk), of two, and of a vector and a half.
+            Case(n: 5, c: 6, h: 12, k: 16, kernel: 5, stride: 1, pad: 0, groups: 1),
+            Case(n: 3, c: 3, h: 18, k: 4, kernel: 3, stride: 1, pad: 0, groups: 1),
+            Case(n: 2, c: 2, h: 14, k: 3, kernel: 3, stride: 1, pad: 0, groups: 1),
             Case(n: 2, c: 3, h: 7, k: 4, kernel: 3, stride: 1, pad: 1, groups: 1),
             Case(n: 2, c: 2, h: 19, k: 3, kernel: 3, stride: 2, pad: 1, groups: 1),   // wide rows: the row-copy path
             Case(n: 2, c: 3, h: 40, k: 4, kernel: 3, stride: 2, pad: 1, groups: 1),   // stride 2, eight columns at a time
@@ -80,7 +86,7 @@ extension CoreTests {
             #expect(maxAbsDiff(y.data, expected) < 1e-4, "\(t)")
         }
 
-        @Test(arguments: cases.prefix(15), [1, 2])
+        @Test(arguments: cases.prefix(18), [1, 2])
         func gradientsMatchFiniteDifferences(_ t: Case, threads: Int) throws {
             Parallel.configure(threads: threads)
             defer { Parallel.configure(threads: 1) }
@@ -243,6 +249,34 @@ extension CoreTests {
         // BN-LeNet's first layer at batch 256 (3.5 MB) is kept, RegNet's stem at batch 128 (38 MB) is not.
         #expect(256 * 6 * 24 * 24 * MemoryLayout<Float>.stride < threshold)
         #expect(128 * 32 * 48 * 48 * MemoryLayout<Float>.stride >= threshold)
+    }
+
+    /// ∂x from the im2col backward (col2im: whole rows added back where a tap reads no padding,
+    /// clipped rows elsewhere) against the definition in Double:
+    ///   ∂x[n, c, iy, ix] = Σ_{o, u, v} ∂y[n, o, oy, ox] · w[o, c, u, v]  over oy·s − p + u = iy, ox·s − p + v = ix.
+    @Test(arguments: [(n: 5, c: 6, h: 12, k: 16, kernel: 5, stride: 1, pad: 0), (n: 3, c: 3, h: 18, k: 4, kernel: 3, stride: 1, pad: 0),
+                      (n: 2, c: 2, h: 14, k: 3, kernel: 3, stride: 1, pad: 0), (n: 3, c: 4, h: 12, k: 5, kernel: 3, stride: 1, pad: 1),
+                      (n: 2, c: 3, h: 11, k: 2, kernel: 5, stride: 1, pad: 2), (n: 2, c: 2, h: 19, k: 3, kernel: 3, stride: 2, pad: 1)])
+    func inputGradientMatchesDefinition(_ t: (n: Int, c: Int, h: Int, k: Int, kernel: Int, stride: Int, pad: Int)) {
+        Winograd.enabled = false
+        defer { Winograd.enabled = true }
+        let x = randomTensor([t.n, t.c, t.h, t.h], seed: 11, requiresGrad: true)
+        let w = randomTensor([t.k, t.c, t.kernel, t.kernel], seed: 12)
+        let y = conv2d(x, weight: w, bias: nil, Conv2dConfig(stride: (t.stride, t.stride), padding: (t.pad, t.pad)))
+        var g = SeededGenerator(seed: 13)
+        let dy = (0..<y.count).map { _ in g.uniform(-1, 1) }
+        y.backward(seed: dy)
+        let oh = y.shape[2], ow = y.shape[3]
+        var expected = [Double](repeating: 0, count: x.count)
+        for i in 0..<t.n { for o in 0..<t.k { for oy in 0..<oh { for ox in 0..<ow {
+            let d = Double(dy[((i * t.k + o) * oh + oy) * ow + ox])
+            for c in 0..<t.c { for u in 0..<t.kernel { for v in 0..<t.kernel {
+                let iy = oy * t.stride - t.pad + u, ix = ox * t.stride - t.pad + v
+                guard iy >= 0, iy < t.h, ix >= 0, ix < t.h else { continue }
+                expected[((i * t.c + c) * t.h + iy) * t.h + ix] += d * Double(w.data[((o * t.c + c) * t.kernel + u) * t.kernel + v])
+            }}}
+        }}}}
+        #expect(maxAbsDiff(x.grad!, expected.map(Float.init)) < 1e-4, "\(t)")
     }
 
     @Test func chunkedBackwardMatchesSingleImages() throws {

@@ -28,13 +28,30 @@ public struct ConvGeometry: Equatable, Sendable {
         taps = (0..<(kernel.0 * kernel.1)).filter { t in
             reaches(t / kernel.1, outH, stride.0, padding.0, height) && reaches(t % kernel.1, outW, stride.1, padding.1, width)
         }
+        self.outH = outH; self.outW = outW
+        windows = []
+        windows = taps.map { t in
+            let (i, j) = (t / kernel.1, t % kernel.1)
+            let (rowLo, rowHi) = validRows(kernelRow: i), (columnLo, columnHi) = validColumns(kernelColumn: j)
+            return TapWindow(row: i, column: j, rows: rowLo..<rowHi, columns: columnLo..<Swift.max(columnLo, columnHi))
+        }
     }
+
+    /// Kernel tap (i, j) and the output positions whose input at that tap lies inside the image.
+    struct TapWindow: Equatable, Sendable {
+        let row: Int, column: Int
+        /// Output rows oy with 0 ≤ oy·sh − ph + i < H, and columns ox with 0 ≤ ox·sw − pw + j < W.
+        let rows: Range<Int>, columns: Range<Int>
+    }
+
+    /// One `TapWindow` per live tap, in the order of `taps`: computed once here, so the loops
+    /// that lower a chunk of images do no integer division per channel and tap.
+    private(set) var windows: [TapWindow]
 
     /// Whether some taps are left out (the weights must then be gathered to the live taps).
     public var isCompact: Bool { taps.count < kernelH * kernelW }
 
-    public var outH: Int { (height + 2 * padH - kernelH) / strideH + 1 }
-    public var outW: Int { (width + 2 * padW - kernelW) / strideW + 1 }
+    public let outH: Int, outW: Int
     /// Rows of the column matrix: C · (live taps).
     public var patchSize: Int { channels * taps.count }
     /// Columns contributed by one image: OH·OW.
@@ -162,30 +179,70 @@ private func scatterPlanes(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGe
 
 /// The same lowering for stride 1 (most 3×3 convolutions): for kernel tap (i, j) the rows that
 /// read padding are whole zero rows, and every other row is one contiguous run of the input row
-/// with zeros at its ends, copied with SIMD loads (`SIMDLoops.copy`). Wrapping arithmetic: every index is
-/// inside the buffers by construction (the ranges come from `validColumns`/`validRows`).
+/// with zeros at its ends, copied with SIMD loads (`SIMDLoops.copy`); a tap that reads no
+/// padding at all (every tap of an unpadded layer) copies all of a chunk's rows in one
+/// `copyRows`. Wrapping arithmetic: every index is inside the buffers by construction (the
+/// ranges are the geometry's `windows`).
 private func im2colStride1(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
-    let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height &* g.width, ld = images &* p
-    for c in 0..<g.channels {
-        for (t, tap) in g.taps.enumerated() {
-            let i = tap / g.kernelW, j = tap % g.kernelW
-            let row = col + (c &* g.taps.count &+ t) &* ld
-            let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
-            let (oyLo, oyHi) = g.validRows(kernelRow: i)
-            for img in 0..<images {
-                let plane = x + (img &* g.channels &+ c) &* hw
-                let dst = row + img &* p
-                SIMDLoops.zero(dst, oyLo &* ow)
-                SIMDLoops.zero(dst + oyHi &* ow, (oh &- oyHi) &* ow)
-                guard oxLo < oxHi else { SIMDLoops.zero(dst + oyLo &* ow, (oyHi &- oyLo) &* ow); continue }
-                for oy in oyLo..<oyHi {
-                    let d: UnsafeMutablePointer<Float> = dst + oy &* ow
-                    let offset: Int = (oy &- g.padH &+ i) &* g.width &- g.padW &+ j
-                    let src: UnsafePointer<Float> = plane + offset
-                    for ox in 0..<oxLo { d[ox] = 0 }
-                    SIMDLoops.copy(d + oxLo, src + oxLo, oxHi &- oxLo)
-                    for ox in oxHi..<ow { d[ox] = 0 }
+    let oh = g.outH, ow = g.outW, w = g.width, p = g.outPixels, hw = g.height &* w, ld = images &* p
+    g.windows.withUnsafeBufferPointer { windows in
+        for c in 0..<g.channels {
+            for t in 0..<windows.count {
+                let tap = windows[t], rows = tap.rows, columns = tap.columns
+                let row = col + (c &* windows.count &+ t) &* ld
+                // Input row lo − ph + i, from its column lo − pw + j, feeds output row lo, column lo.
+                let first = (rows.lowerBound &- g.padH &+ tap.row) &* w &- g.padW &+ tap.column &+ columns.lowerBound
+                if rows.count == oh && columns.count == ow {
+                    // No read of this tap falls on padding: every image's rows are plain copies.
+                    copyRows(x + (c &* hw &+ first), rowStride: w, rows: oh, width: ow, images: images, imageStride: g.channels &* hw,
+                             into: row)
+                    continue
                 }
+                for img in 0..<images {
+                    let dst = row + img &* p
+                    SIMDLoops.zero(dst, rows.lowerBound &* ow)
+                    SIMDLoops.zero(dst + rows.upperBound &* ow, (oh &- rows.upperBound) &* ow)
+                    guard !columns.isEmpty else { SIMDLoops.zero(dst + rows.lowerBound &* ow, rows.count &* ow); continue }
+                    var d = dst + rows.lowerBound &* ow, src = x + ((img &* g.channels &+ c) &* hw &+ first)
+                    for _ in rows {
+                        SIMDLoops.zero(d, columns.lowerBound)
+                        SIMDLoops.copy(d + columns.lowerBound, src, columns.count)
+                        SIMDLoops.zero(d + columns.upperBound, ow &- columns.upperBound)
+                        d += ow; src += w
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// For each of `images` images (`imageStride` floats apart from `src`): `rows` rows of `width`
+/// floats, `rowStride` apart, copied one after another into `dst`. Kept out of line and free of
+/// the padding logic, so the row loop is only loads, stores and pointer steps (the stride-1
+/// lowering's cost is per row: BN-LeNet's 8-wide rows are one vector each).
+@inline(never)
+private func copyRows(_ src: UnsafePointer<Float>, rowStride: Int, rows: Int, width: Int, images: Int, imageStride: Int,
+                      into dst: UnsafeMutablePointer<Float>) {
+    typealias V = SIMD8<Float>
+    var d = UnsafeMutableRawPointer(dst)
+    let step = rowStride &* 4, bytes = width &* 4
+    for img in 0..<images {
+        var s = UnsafeRawPointer(src + img &* imageStride), r = rows
+        if width == 8 {
+            while r > 0 { d.storeBytes(of: s.loadUnaligned(as: V.self), as: V.self); s += step; d += 32; r &-= 1 }
+        } else if width & 7 == 0 {
+            while r > 0 {
+                var j = 0
+                repeat {
+                    d.storeBytes(of: s.loadUnaligned(fromByteOffset: j, as: V.self), toByteOffset: j, as: V.self)
+                    j &+= 32
+                } while j < bytes
+                s += step; d += bytes; r &-= 1
+            }
+        } else {
+            while r > 0 {
+                SIMDLoops.copy(d.assumingMemoryBound(to: Float.self), s.assumingMemoryBound(to: Float.self), width)
+                s += step; d += bytes; r &-= 1
             }
         }
     }
@@ -239,23 +296,60 @@ func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingI
 }
 
 /// The adjoint of `im2colStride1`: each valid row of the column matrix is added onto one
-/// contiguous run of an input row, four floats at a time.
+/// contiguous run of an input row (a tap that reads no padding: all of a chunk's rows in one
+/// `addRows`).
 private func col2imStride1(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingInto dx: UnsafeMutablePointer<Float>) {
-    let ow = g.outW, p = g.outPixels, hw = g.height &* g.width, ld = images &* p
-    for c in 0..<g.channels {
-        for (t, tap) in g.taps.enumerated() {
-            let i = tap / g.kernelW, j = tap % g.kernelW
-            let row = col + (c &* g.taps.count &+ t) &* ld
-            let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
-            let (oyLo, oyHi) = g.validRows(kernelRow: i)
-            if oxLo >= oxHi { continue }
-            for img in 0..<images {
-                let plane: UnsafeMutablePointer<Float> = dx + (img &* g.channels &+ c) &* hw
-                let src: UnsafePointer<Float> = row + img &* p
-                for oy in oyLo..<oyHi {
-                    let offset: Int = (oy &- g.padH &+ i) &* g.width &- g.padW &+ j
-                    SIMDLoops.add(plane + offset + oxLo, src + oy &* ow + oxLo, oxHi &- oxLo)
+    let ow = g.outW, w = g.width, p = g.outPixels, hw = g.height &* w, ld = images &* p
+    g.windows.withUnsafeBufferPointer { windows in
+        for c in 0..<g.channels {
+            for t in 0..<windows.count {
+                let tap = windows[t], rows = tap.rows, columns = tap.columns
+                if columns.isEmpty { continue }
+                let row = col + (c &* windows.count &+ t) &* ld
+                let first = (rows.lowerBound &- g.padH &+ tap.row) &* w &- g.padW &+ tap.column &+ columns.lowerBound
+                if rows.count == g.outH && columns.count == ow {
+                    addRows(row, into: dx + (c &* hw &+ first), rowStride: w, rows: rows.count, width: ow,
+                            images: images, imageStride: g.channels &* hw)
+                    continue
                 }
+                for img in 0..<images {
+                    var d = dx + ((img &* g.channels &+ c) &* hw &+ first)
+                    var src = row + (img &* p &+ rows.lowerBound &* ow &+ columns.lowerBound)
+                    for _ in rows {
+                        SIMDLoops.add(d, src, columns.count)
+                        d += w; src += ow
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of `copyRows`: `src` holds, for each of `images` images, `rows` rows of `width`
+/// floats one after another; each row is added onto `dst` (the image's rows `rowStride` apart,
+/// images `imageStride` apart).
+@inline(never)
+private func addRows(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, width: Int,
+                     images: Int, imageStride: Int) {
+    typealias V = SIMD8<Float>
+    var s = UnsafeRawPointer(src)
+    let step = rowStride &* 4, bytes = width &* 4
+    for img in 0..<images {
+        var d = UnsafeMutableRawPointer(dst + img &* imageStride), r = rows
+        if width & 7 == 0 {
+            while r > 0 {
+                var j = 0
+                repeat {
+                    d.storeBytes(of: d.loadUnaligned(fromByteOffset: j, as: V.self) + s.loadUnaligned(fromByteOffset: j, as: V.self),
+                                 toByteOffset: j, as: V.self)
+                    j &+= 32
+                } while j < bytes
+                s += bytes; d += step; r &-= 1
+            }
+        } else {
+            while r > 0 {
+                SIMDLoops.add(d.assumingMemoryBound(to: Float.self), s.assumingMemoryBound(to: Float.self), width)
+                s += bytes; d += step; r &-= 1
             }
         }
     }

@@ -26,6 +26,10 @@ public struct Conv2dConfig: Equatable, Sendable {
 
 /// Columns one GEMM should see at least (chunks of G images reach this when maps are small).
 private let targetColumns = 1024
+/// The same for narrow layers (`ChunkPlan.isNarrow`): their GEMMs do little arithmetic per
+/// column, and chunks this wide measured faster (BN-LeNet's second layer; OpenBLAS then takes
+/// its unpacked small-matrix kernels where the CPU has them).
+private let narrowTargetColumns = 256
 /// Output pixels from which the images of a chunk get GEMMs of their own (`ChunkPlan.gemmsPerImage`).
 private let perImageColumns = 128
 
@@ -56,6 +60,10 @@ private struct ChunkPlan {
     let imagesPerChunk: Int
 
     var kPerGroup: Int { outChannels / groups }
+    /// At most 32 output channels per group: GEMMs of few rows (BN-LeNet's second layer,
+    /// RegNet's stem and strided grouped layers, GoogLeNet's narrow 1×1 branches).
+    var isNarrow: Bool { Self.isNarrow(kPerGroup: kPerGroup) }
+    static func isNarrow(kPerGroup: Int) -> Bool { kPerGroup <= 32 }
     var patchPerGroup: Int { geometry.patchSize / groups }
     /// Values of the weight matrix the GEMMs use: K × (C/groups · live taps).
     var weightCount: Int { outChannels * patchPerGroup }
@@ -66,7 +74,7 @@ private struct ChunkPlan {
     /// layers) OpenBLAS runs that orientation clearly faster, as it packs the column matrix
     /// more cheaply; with more, the two come out alike within the machine's noise, and the
     /// transposed sums would cost one more strided pass.
-    var transposedWeightGradient: Bool { kPerGroup <= 32 }
+    var transposedWeightGradient: Bool { isNarrow }
     /// x[n] can serve as the column matrix directly.
     var direct: Bool { geometry.isPointwise && imagesPerChunk == 1 }
     /// Whether each image of a chunk of `images` gets its own GEMMs, reading and writing its
@@ -82,8 +90,9 @@ private struct ChunkPlan {
         // straight from x[n] into y[n]: its GEMMs are wide enough, and the gather of the inputs
         // and the copy of the outputs that chunking needs are gone (DenseNet's, GoogLeNet's and
         // RegNet's 1×1 layers at 24×24 are such).
+        let columns = Self.isNarrow(kPerGroup: outChannels / groups) ? narrowTargetColumns : targetColumns
         imagesPerChunk = g.isPointwise && g.outPixels >= targetColumns / 2 ? 1
-            : Swift.max(1, Swift.min(imagesPerWorker, (targetColumns + g.outPixels - 1) / g.outPixels))
+            : Swift.max(1, Swift.min(imagesPerWorker, (columns + g.outPixels - 1) / g.outPixels))
     }
 }
 
