@@ -29,7 +29,7 @@ public struct ConvGeometry: Equatable, Sendable {
             reaches(t / kernel.1, outH, stride.0, padding.0, height) && reaches(t % kernel.1, outW, stride.1, padding.1, width)
         }
         self.outH = outH; self.outW = outW
-        windows = []
+        windows = []   // every property set, so the ranges can come from the geometry's own methods
         windows = taps.map { t in
             let (i, j) = (t / kernel.1, t % kernel.1)
             let (rowLo, rowHi) = validRows(kernelRow: i), (columnLo, columnHi) = validColumns(kernelColumn: j)
