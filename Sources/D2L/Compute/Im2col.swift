@@ -22,18 +22,20 @@ public struct ConvGeometry: Equatable, Sendable {
         (kernelH, kernelW) = kernel; (strideH, strideW) = stride; (padH, padW) = padding
         let outH = (height + 2 * padding.0 - kernel.0) / stride.0 + 1
         let outW = (width + 2 * padding.1 - kernel.1) / stride.1 + 1
-        func reaches(_ tap: Int, _ out: Int, _ stride: Int, _ pad: Int, _ size: Int) -> Bool {
-            (0..<Swift.max(out, 0)).contains { let at = $0 * stride - pad + tap; return at >= 0 && at < size }
+        /// The outputs o < `out` whose input o·stride − pad + tap lies inside [0, size).
+        func valid(tap: Int, out: Int, stride: Int, pad: Int, size: Int) -> Range<Int> {
+            let lo = Swift.min(out, Swift.max(0, (pad - tap + stride - 1) / stride))
+            let last = size - 1 + pad - tap
+            let hi = last < 0 ? lo : Swift.min(out, last / stride + 1)
+            return lo..<Swift.max(lo, hi)
         }
-        taps = (0..<(kernel.0 * kernel.1)).filter { t in
-            reaches(t / kernel.1, outH, stride.0, padding.0, height) && reaches(t % kernel.1, outW, stride.1, padding.1, width)
-        }
+        func rows(_ i: Int) -> Range<Int> { valid(tap: i, out: outH, stride: stride.0, pad: padding.0, size: height) }
+        func columns(_ j: Int) -> Range<Int> { valid(tap: j, out: outW, stride: stride.1, pad: padding.1, size: width) }
+        taps = (0..<(kernel.0 * kernel.1)).filter { t in !rows(t / kernel.1).isEmpty && !columns(t % kernel.1).isEmpty }
         self.outH = outH; self.outW = outW
-        windows = []   // every property set, so the ranges can come from the geometry's own methods
         windows = taps.map { t in
             let (i, j) = (t / kernel.1, t % kernel.1)
-            let (rowLo, rowHi) = validRows(kernelRow: i), (columnLo, columnHi) = validColumns(kernelColumn: j)
-            return TapWindow(row: i, column: j, rows: rowLo..<rowHi, columns: columnLo..<Swift.max(columnLo, columnHi))
+            return TapWindow(row: i, column: j, rows: rows(i), columns: columns(j))
         }
     }
 
@@ -46,7 +48,7 @@ public struct ConvGeometry: Equatable, Sendable {
 
     /// One `TapWindow` per live tap, in the order of `taps`: computed once here, so the loops
     /// that lower a chunk of images do no integer division per channel and tap.
-    private(set) var windows: [TapWindow]
+    let windows: [TapWindow]
 
     /// Whether some taps are left out (the weights must then be gathered to the live taps).
     public var isCompact: Bool { taps.count < kernelH * kernelW }
@@ -58,22 +60,6 @@ public struct ConvGeometry: Equatable, Sendable {
     public var outPixels: Int { outH * outW }
     /// A 1×1, stride-1, unpadded convolution needs no lowering: x[n] already is (C, H·W).
     public var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
-
-    /// The output rows oy whose input row iy = oy·sh − ph + i lies inside [0, H), for kernel row i.
-    func validRows(kernelRow i: Int) -> (Int, Int) {
-        let lo: Int = Swift.min(outH, Swift.max(0, (padH - i + strideH - 1) / strideH))
-        let lastIy: Int = height - 1 + padH - i
-        let hi: Int = lastIy < 0 ? lo : Swift.min(outH, lastIy / strideH + 1)
-        return (lo, Swift.max(lo, hi))
-    }
-
-    /// The output columns ox whose input column ix = ox·sw − pw + j lies inside [0, W),
-    /// for kernel column j: the others read padding.
-    func validColumns(kernelColumn j: Int) -> (Int, Int) {
-        let lo = Swift.max(0, (padW - j + strideW - 1) / strideW)
-        let lastIx = width - 1 + padW - j
-        return (lo, lastIx < 0 ? 0 : Swift.min(outW, lastIx / strideW + 1))
-    }
 }
 
 /// Output width from which stride-1 convolutions copy rows rather than gather through a table
@@ -88,10 +74,9 @@ func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into col:
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
     let ld = images * p
     for c in 0..<g.channels {
-        for (t, tap) in g.taps.enumerated() {
-            let i = tap / g.kernelW, j = tap % g.kernelW
-            let row = col + (c * g.taps.count + t) * ld
-            let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
+        for (t, tap) in g.windows.enumerated() {
+            let i = tap.row, j = tap.column, (oxLo, oxHi) = (tap.columns.lowerBound, tap.columns.upperBound)
+            let row = col + (c * g.windows.count + t) * ld
             for img in 0..<images {
                 let plane = x + (img * g.channels + c) * hw
                 var dst = row + img * p
@@ -274,10 +259,9 @@ func col2im(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, addingI
     let oh = g.outH, ow = g.outW, p = g.outPixels, hw = g.height * g.width
     let ld = images * p
     for c in 0..<g.channels {
-        for (t, tap) in g.taps.enumerated() {
-            let i = tap / g.kernelW, j = tap % g.kernelW
-            let row = col + (c * g.taps.count + t) * ld
-            let (oxLo, oxHi) = g.validColumns(kernelColumn: j)
+        for (t, tap) in g.windows.enumerated() {
+            let i = tap.row, j = tap.column, (oxLo, oxHi) = (tap.columns.lowerBound, tap.columns.upperBound)
+            let row = col + (c * g.windows.count + t) * ld
             if oxLo >= oxHi { continue }
             for img in 0..<images {
                 let plane = dx + (img * g.channels + c) * hw
