@@ -141,6 +141,25 @@ extension CoreTests {
             }
         }
 
+        /// An input that takes no gradient (backward then skips ∂x and the weight transform it
+        /// needs): ∂W and ∂b the same, bit for bit, as with ∂x computed.
+        @Test(arguments: cases.prefix(3))
+        func weightGradientWithoutInputGradient(_ t: Case) {
+            func gradients(inputTakesGradient: Bool) -> (x: [Float]?, w: [Float], b: [Float]) {
+                let x = randomTensor([t.n, t.c, t.h, t.w], seed: 35, requiresGrad: inputTakesGradient)
+                let w = randomTensor([t.k, t.c, t.kernel, t.kernel], seed: 36)
+                let b = randomTensor([t.k], seed: 37)
+                let y = conv2d(x, weight: w, bias: b, Conv2dConfig(padding: (t.pad, t.pad)))
+                var g = SeededGenerator(seed: 38)
+                y.backward(seed: (0..<y.count).map { _ in g.uniform(-1, 1) })
+                return (x.grad, w.grad!, b.grad!)
+            }
+            let with = gradients(inputTakesGradient: true), without = gradients(inputTakesGradient: false)
+            #expect(with.x != nil && without.x == nil)
+            #expect(with.w == without.w, "\(t)")
+            #expect(with.b == without.b, "\(t)")
+        }
+
         @Test(arguments: [Case(n: 11, c: 32, h: 8, w: 12, k: 32, kernel: 3, pad: 1),
                           Case(n: 16, c: 32, h: 10, w: 10, k: 32, kernel: 3, pad: 0),
                           Case(n: 64, c: 32, h: 3, w: 3, k: 32, kernel: 3, pad: 1),

@@ -138,11 +138,8 @@ func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, plan: WinogradPl
             }
         }
     }}}
-    // Backward transforms the weights again rather than keeping U from here to there (α²·K·C
-    // floats: 26 MB for a 512-channel layer under F(3×3, 3×3)); the transform is one small GEMM,
-    // and `SGD.backwardAndStep` changes the weights only after this layer's backward.
     return convolutionResult(shape: [n, k, g.outH, g.outW], data: y, x: x, weight: weight, bias: bias) { xs, dys, dxs, inPlace, dWeight, dBias in
-        winogradBackward(x: xs, dxStore: dxs, u: transformedWeights(weight, plan), dWeight: dWeight, dBias: dBias, dy: dys,
+        winogradBackward(x: xs, dxStore: dxs, weight: weight, dWeight: dWeight, dBias: dBias, dy: dys,
                          dxOverwritesDy: inPlace, plan: plan, workers: workers)
     }
 }
@@ -150,7 +147,11 @@ func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, plan: WinogradPl
 /// Accumulates ∂W and ∂b (into whichever of `dWeight`, `dBias` is not nil) and ∂x (into
 /// `dxStore` if not nil) from ∂Y. With `dxOverwritesDy`, `dxStore` is ∂Y's buffer: a chunk's ∂x
 /// is written there once its ∂Y has been transformed (and summed for ∂b).
-private func winogradBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, u: [Float], dWeight: GradNode?,
+/// ∂x needs the transformed weights U: they are computed again here, only when ∂x is wanted,
+/// rather than kept from forward (α²·K·C floats: 26 MB for a 512-channel layer under
+/// F(3×3, 3×3)); the transform is one small GEMM, and `SGD.backwardAndStep` changes the weights
+/// only after this layer's backward.
+private func winogradBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?, weight: Tensor, dWeight: GradNode?,
                               dBias: GradNode?, dy dys: UnsafePointer<Float>, dxOverwritesDy inPlace: Bool,
                               plan: WinogradPlan, workers: [Range<Int>]) {
     let g = plan.geometry, k = plan.outChannels, c = plan.channels, p = g.outPixels
@@ -160,8 +161,9 @@ private func winogradBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?,
     let scratch = Workspace.buffers(workers: workers.count,
                                     sizes: [positions * c * maxT, positions * c * maxT, positions * k * maxT,
                                             m2 * k * maxT, positions * k * c, k, plan.planeSize])
+    let u = dxStore == nil ? [] : transformedWeights(weight, plan)
     x.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in
-        let xs = px.baseAddress!, us = pu.baseAddress!
+        let xs = px.baseAddress!, us = pu.baseAddress   // U is empty when ∂x is not wanted
         Parallel.run(workers.count) { w in
             let d = scratch[w][0], v = scratch[w][1], dm = scratch[w][2], dyt = scratch[w][3]
             let du = scratch[w][4], db = scratch[w][5], plane = scratch[w][6]
@@ -183,7 +185,7 @@ private func winogradBackward(x: [Float], dxStore: UnsafeMutablePointer<Float>?,
                               c: du + xi * k * c, ldc: c)
                     }
                 }
-                if let dxs = dxStore {
+                if let dxs = dxStore, let us {
                     for xi in 0..<positions {
                         sgemm(transA: true, m: c, n: tiles, k: k, a: us + xi * k * c, lda: c,
                               b: dm + xi * k * tiles, ldb: tiles, c: v + xi * c * tiles, ldc: tiles)
